@@ -1,0 +1,85 @@
+"""Opening the store: engines, connection settings per backend, and schema upgrades.
+
+One place knows how SQLite and PostgreSQL are tuned, so every other module
+just asks for ``engine.begin()``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite:///./var/scimd.db"
+
+
+def create_store_engine(url: str, *, pool_size: int = 20) -> Engine:
+    """Create the engine for a database URL, tuned for its backend.
+
+    SQLite runs in WAL mode, so readers never wait for the writer, with a busy
+    timeout, so that concurrent writers queue instead of failing, and with
+    foreign keys on. Its parent directory is created, so the embedded default
+    under ``./var/`` works on a fresh checkout.
+    """
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=pool_size,
+            max_overflow=pool_size,
+        )
+        event.listen(engine, "connect", _configure_sqlite)
+        # pysqlite's own transaction handling defers BEGIN past the first read
+        # and so breaks the isolation a unit of work expects; SQLAlchemy
+        # documents taking it over like this.
+        event.listen(engine, "begin", _begin_sqlite)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    # NORMAL in WAL mode is durable against process crashes (kill -9); only an
+    # OS crash or power loss can lose the last transactions.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def _begin_sqlite(connection: Any) -> None:
+    # IMMEDIATE takes the write lock at BEGIN: two read-then-write units of
+    # work then queue on the busy timeout instead of one failing on upgrade.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(url: str) -> Config:
+    """The Alembic configuration for the migrations shipped inside this package."""
+    config = Config()
+    config.set_main_option("script_location", "directory:migrations")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring the schema to the newest migration; safe to call on every start."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def ping(engine: Engine) -> None:
+    """Raise if the store cannot answer a trivial query."""
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))

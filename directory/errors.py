@@ -1,0 +1,49 @@
+"""Every error the directory raises, in one hierarchy.
+
+::
+
+    DirectoryError
+    ├── NotFound            the tenant, user, group or token does not exist (for this tenant)
+    ├── Conflict            a uniqueness rule would be broken (userName, tenant name)
+    ├── VersionMismatch     the caller's expected version is not the stored one
+    └── InvalidValue        a value breaks a rule of the directory (empty userName, unknown member)
+
+Each class carries a ``code`` that the HTTP layers map to their own error shape
+in one place (SCIM Error JSON for ``scim/``, the admin JSON errors for ``scimd/``).
+"""
+
+from __future__ import annotations
+
+
+class DirectoryError(Exception):
+    """Base of every error the directory raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(DirectoryError):
+    """Raised when a resource does not exist, or belongs to another tenant."""
+
+    code = "not_found"
+
+
+class Conflict(DirectoryError):
+    """Raised when a write would break a uniqueness rule."""
+
+    code = "conflict"
+
+
+class VersionMismatch(DirectoryError):
+    """Raised when a conditional write names a version that is no longer current."""
+
+    code = "version_mismatch"
+
+
+class InvalidValue(DirectoryError):
+    """Raised when a value breaks a rule of the directory."""
+
+    code = "invalid_value"

@@ -1,0 +1,192 @@
+"""Groups: the canonical SCIM document (members excluded) plus the columns queries use.
+
+Members live in the memberships table (``directory.memberships``); the
+functions here read them along with the group when asked, and write them when
+a whole group is created or replaced.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+
+from directory import memberships, tables
+from directory.clock import as_utc, utcnow
+from directory.errors import InvalidValue, NotFound, VersionMismatch
+from directory.records import StoredGroup, comparison_key
+
+_GROUP_COLUMNS = (
+    tables.Group.id,
+    tables.Group.document,
+    tables.Group.created,
+    tables.Group.last_modified,
+    tables.Group.version,
+)
+
+
+def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
+    display_name = document.get("displayName")
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise InvalidValue("displayName is required and must be a non-empty string")
+    return {
+        "display_name": display_name,
+        "display_name_key": comparison_key(display_name),
+        "external_id": document.get("externalId"),
+    }
+
+
+def create_group(
+    conn: Connection, tenant_id: int, document: dict[str, Any], member_ids: Sequence[str] = ()
+) -> StoredGroup:
+    columns = _indexed_columns(document)
+    group_id = str(uuid.uuid4())
+    now = utcnow()
+    conn.execute(
+        insert(tables.Group).values(
+            tenant_id=tenant_id,
+            id=group_id,
+            created=now,
+            last_modified=now,
+            version=1,
+            document=document,
+            **columns,
+        )
+    )
+    memberships.add_members(conn, tenant_id, group_id, member_ids)
+    return get_group(conn, tenant_id, group_id)
+
+
+def get_group(
+    conn: Connection,
+    tenant_id: int,
+    group_id: str,
+    *,
+    with_members: bool = True,
+    for_update: bool = False,
+) -> StoredGroup:
+    query = select(*_GROUP_COLUMNS).where(
+        tables.Group.tenant_id == tenant_id, tables.Group.id == group_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"Group {group_id} not found")
+    group = _stored(row)
+    if with_members:
+        group.members = memberships.members_of(conn, tenant_id, [group_id]).get(group_id, [])
+    return group
+
+
+def replace_group(
+    conn: Connection,
+    tenant_id: int,
+    group_id: str,
+    document: dict[str, Any],
+    member_ids: Sequence[str],
+    *,
+    expected_version: int | None = None,
+) -> StoredGroup:
+    """Replace a group's document and its whole member list."""
+    current = lock_group(conn, tenant_id, group_id, expected_version=expected_version)
+    memberships.clear_members(conn, tenant_id, group_id)
+    memberships.add_members(conn, tenant_id, group_id, member_ids)
+    save_group(conn, tenant_id, current, document)
+    return get_group(conn, tenant_id, group_id)
+
+
+def lock_group(
+    conn: Connection, tenant_id: int, group_id: str, *, expected_version: int | None = None
+) -> StoredGroup:
+    """Read a group (without its members) for a change, checking the caller's version."""
+    current = get_group(conn, tenant_id, group_id, with_members=False, for_update=True)
+    if expected_version is not None and current.version != expected_version:
+        raise VersionMismatch(f"Group {group_id} is at version {current.version}")
+    return current
+
+
+def save_group(
+    conn: Connection, tenant_id: int, current: StoredGroup, document: dict[str, Any]
+) -> StoredGroup:
+    """Write a locked group's new document and give it a new version.
+
+    Called after any change of the group, members included, so that its ETag
+    and lastModified always move when what a GET returns moves.
+    """
+    columns = _indexed_columns(document)
+    now = utcnow()
+    result = conn.execute(
+        update(tables.Group)
+        .where(
+            tables.Group.tenant_id == tenant_id,
+            tables.Group.id == current.id,
+            tables.Group.version == current.version,
+        )
+        .values(document=document, last_modified=now, version=current.version + 1, **columns)
+    )
+    if result.rowcount != 1:
+        raise VersionMismatch(f"Group {current.id} changed meanwhile")
+    return StoredGroup(
+        id=current.id,
+        document=document,
+        created=current.created,
+        last_modified=now,
+        version=current.version + 1,
+    )
+
+
+def delete_group(
+    conn: Connection, tenant_id: int, group_id: str, *, expected_version: int | None = None
+) -> None:
+    lock_group(conn, tenant_id, group_id, expected_version=expected_version)
+    memberships.clear_members(conn, tenant_id, group_id)
+    memberships.forget_member(conn, tenant_id, group_id)
+    conn.execute(
+        delete(tables.Group).where(tables.Group.tenant_id == tenant_id, tables.Group.id == group_id)
+    )
+
+
+def query_groups(
+    conn: Connection,
+    tenant_id: int,
+    where: ColumnElement[bool] | None,
+    *,
+    offset: int,
+    limit: int,
+    with_members: bool = True,
+) -> tuple[int, list[StoredGroup]]:
+    """One page of the groups matching ``where``, and how many match in all."""
+    conditions = [tables.Group.tenant_id == tenant_id]
+    if where is not None:
+        conditions.append(where)
+    total = conn.execute(
+        select(func.count()).select_from(tables.Group).where(*conditions)
+    ).scalar_one()
+    groups: list[StoredGroup] = []
+    if limit > 0:
+        rows = conn.execute(
+            select(*_GROUP_COLUMNS)
+            .where(*conditions)
+            .order_by(tables.Group.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        groups = [_stored(row) for row in rows]
+        if with_members:
+            members = memberships.members_of(conn, tenant_id, [group.id for group in groups])
+            for group in groups:
+                group.members = members.get(group.id, [])
+    return total, groups
+
+
+def _stored(row: Any) -> StoredGroup:
+    return StoredGroup(
+        id=row.id,
+        document=row.document,
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
+        version=row.version,
+    )

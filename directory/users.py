@@ -1,0 +1,224 @@
+"""Users: the canonical SCIM document plus the columns and emails queries use.
+
+Every function takes an open connection inside the caller's transaction, so a
+request (or a bulk operation) is one unit of work whatever it calls.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from directory import memberships, tables
+from directory.clock import as_utc, utcnow
+from directory.errors import Conflict, InvalidValue, NotFound, VersionMismatch
+from directory.records import StoredUser, comparison_key
+
+_USER_COLUMNS = (
+    tables.User.id,
+    tables.User.document,
+    tables.User.created,
+    tables.User.last_modified,
+    tables.User.version,
+)
+
+
+def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
+    """The columns derived from a user document: one place decides them."""
+    user_name = document.get("userName")
+    if not isinstance(user_name, str) or not user_name.strip():
+        raise InvalidValue("userName is required and must be a non-empty string")
+    display_name = document.get("displayName")
+    active = document.get("active")
+    return {
+        "user_name": user_name,
+        "user_name_key": comparison_key(user_name),
+        "external_id": document.get("externalId"),
+        "display_name": display_name,
+        "display_name_key": comparison_key(display_name) if display_name else None,
+        "active": True if active is None else bool(active),
+    }
+
+
+def _email_rows(tenant_id: int, user_id: str, document: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "tenant_id": tenant_id,
+            "user_id": user_id,
+            "position": position,
+            "value": email["value"],
+            "value_key": comparison_key(email["value"]),
+            "type": email.get("type"),
+            "primary": bool(email.get("primary")),
+        }
+        for position, email in enumerate(document.get("emails") or [])
+        if isinstance(email, dict) and isinstance(email.get("value"), str)
+    ]
+
+
+def _write_emails(conn: Connection, tenant_id: int, user_id: str, document: dict[str, Any]) -> None:
+    conn.execute(
+        delete(tables.UserEmail).where(
+            tables.UserEmail.tenant_id == tenant_id, tables.UserEmail.user_id == user_id
+        )
+    )
+    rows = _email_rows(tenant_id, user_id, document)
+    if rows:
+        conn.execute(insert(tables.UserEmail), rows)
+
+
+def _user_name_taken(document: dict[str, Any]) -> Conflict:
+    return Conflict(f"userName {document.get('userName')!r} is already taken")
+
+
+def create_user(conn: Connection, tenant_id: int, document: dict[str, Any]) -> StoredUser:
+    """Store a new user; raises Conflict when its userName is taken (case-insensitively)."""
+    columns = _indexed_columns(document)
+    user_id = str(uuid.uuid4())
+    now = utcnow()
+    try:
+        # A savepoint, so that a duplicate leaves the caller's transaction
+        # usable (a /Bulk request goes on with its next operation).
+        with conn.begin_nested():
+            conn.execute(
+                insert(tables.User).values(
+                    tenant_id=tenant_id,
+                    id=user_id,
+                    created=now,
+                    last_modified=now,
+                    version=1,
+                    document=document,
+                    **columns,
+                )
+            )
+    except IntegrityError as exc:
+        raise _user_name_taken(document) from exc
+    _write_emails(conn, tenant_id, user_id, document)
+    return StoredUser(
+        id=user_id, document=document, created=now, last_modified=now, version=1, groups=[]
+    )
+
+
+def get_user(
+    conn: Connection, tenant_id: int, user_id: str, *, for_update: bool = False
+) -> StoredUser:
+    query = select(*_USER_COLUMNS).where(
+        tables.User.tenant_id == tenant_id, tables.User.id == user_id
+    )
+    if for_update:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    if row is None:
+        raise NotFound(f"User {user_id} not found")
+    user = _stored(row)
+    user.groups = memberships.groups_of(conn, tenant_id, [user_id]).get(user_id, [])
+    return user
+
+
+def replace_user(
+    conn: Connection,
+    tenant_id: int,
+    user_id: str,
+    document: dict[str, Any],
+    *,
+    expected_version: int | None = None,
+) -> StoredUser:
+    """Replace a user's document; the caller's ``expected_version`` guards lost updates."""
+    current = get_user(conn, tenant_id, user_id, for_update=True)
+    if expected_version is not None and current.version != expected_version:
+        raise VersionMismatch(f"User {user_id} is at version {current.version}")
+    if document == current.document:
+        return current  # nothing changes: version and lastModified stay
+    columns = _indexed_columns(document)
+    now = utcnow()
+    try:
+        with conn.begin_nested():
+            result = conn.execute(
+                update(tables.User)
+                .where(
+                    tables.User.tenant_id == tenant_id,
+                    tables.User.id == user_id,
+                    tables.User.version == current.version,
+                )
+                .values(
+                    document=document,
+                    last_modified=now,
+                    version=current.version + 1,
+                    **columns,
+                )
+            )
+    except IntegrityError as exc:
+        raise _user_name_taken(document) from exc
+    if result.rowcount != 1:
+        raise VersionMismatch(f"User {user_id} changed meanwhile")
+    _write_emails(conn, tenant_id, user_id, document)
+    return StoredUser(
+        id=user_id,
+        document=document,
+        created=current.created,
+        last_modified=now,
+        version=current.version + 1,
+        groups=current.groups,
+    )
+
+
+def delete_user(
+    conn: Connection, tenant_id: int, user_id: str, *, expected_version: int | None = None
+) -> None:
+    """Delete a user and its memberships; the groups it was in get a new version."""
+    current = get_user(conn, tenant_id, user_id, for_update=True)
+    if expected_version is not None and current.version != expected_version:
+        raise VersionMismatch(f"User {user_id} is at version {current.version}")
+    memberships.forget_member(conn, tenant_id, user_id)
+    conn.execute(
+        delete(tables.UserEmail).where(
+            tables.UserEmail.tenant_id == tenant_id, tables.UserEmail.user_id == user_id
+        )
+    )
+    conn.execute(
+        delete(tables.User).where(tables.User.tenant_id == tenant_id, tables.User.id == user_id)
+    )
+
+
+def query_users(
+    conn: Connection,
+    tenant_id: int,
+    where: ColumnElement[bool] | None,
+    *,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[StoredUser]]:
+    """One page of the users matching ``where``, and how many match in all."""
+    conditions = [tables.User.tenant_id == tenant_id]
+    if where is not None:
+        conditions.append(where)
+    total = conn.execute(
+        select(func.count()).select_from(tables.User).where(*conditions)
+    ).scalar_one()
+    users: list[StoredUser] = []
+    if limit > 0:
+        rows = conn.execute(
+            select(*_USER_COLUMNS)
+            .where(*conditions)
+            .order_by(tables.User.id)
+            .offset(offset)
+            .limit(limit)
+        ).all()
+        users = [_stored(row) for row in rows]
+        groups_by_member = memberships.groups_of(conn, tenant_id, [user.id for user in users])
+        for user in users:
+            user.groups = groups_by_member.get(user.id, [])
+    return total, users
+
+
+def _stored(row: Any) -> StoredUser:
+    return StoredUser(
+        id=row.id,
+        document=row.document,
+        created=as_utc(row.created),
+        last_modified=as_utc(row.last_modified),
+        version=row.version,
+    )

@@ -1,0 +1,37 @@
+"""The SCIM 2.0 application, mounted by scimd at ``/scim/v2``."""
+
+from __future__ import annotations
+
+from scim2_models import NotFoundException
+from sqlalchemy import Engine
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from scim.auth import TokenAuthenticator
+from scim.errors import MethodNotAllowedError, error_response
+from scim.routes import discovery
+from scim.routes.groups import GroupEndpoints
+from scim.routes.users import UserEndpoints
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Routing errors (unknown path, wrong method) as SCIM Error JSON too."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return error_response(MethodNotAllowedError())
+    if exc.status_code == 404:
+        return error_response(NotFoundException(detail=f"No SCIM endpoint at {request.url.path}"))
+    return error_response(exc)
+
+
+def create_scim_app(engine: Engine, authenticator: TokenAuthenticator | None = None) -> Starlette:
+    authenticator = authenticator or TokenAuthenticator(engine)
+    routes: list[Route] = [
+        *discovery.ROUTES,
+        *UserEndpoints(engine, authenticator).routes(),
+        *GroupEndpoints(engine, authenticator).routes(),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

@@ -1,0 +1,57 @@
+"""Bearer-token authentication: a request's token resolved to its tenant.
+
+Lookups are cached per process for a few seconds, keyed by the token's hash,
+so a busy IdP does not cost a token query per request. The cache is safe to
+lose and short-lived: a revoked token stops working within ``ttl`` seconds on
+every process.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from sqlalchemy import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from directory import tenants
+from directory.tenants import Principal
+from scim.errors import ForbiddenError, UnauthorizedError
+
+
+class TokenAuthenticator:
+    def __init__(self, engine: Engine, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.engine = engine
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def _lookup(self, secret: str) -> Principal | None:
+        with self.engine.connect() as conn:
+            return tenants.authenticate(conn, secret)
+
+    async def principal(self, request: Request, scope: str = "scim") -> Principal:
+        """The principal of a request's bearer token; 401 without a valid one, 403 without scope."""
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret:
+            raise UnauthorizedError()
+        key = tenants.hash_token(secret)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            principal = cached[1]
+        else:
+            principal = await run_in_threadpool(self._lookup, secret)
+            with self._lock:
+                if len(self._cache) >= self.max_entries:
+                    self._cache.clear()
+                self._cache[key] = (now + self.ttl, principal)
+        if principal is None:
+            raise UnauthorizedError(detail="The bearer token is not valid")
+        if scope not in principal.scopes:
+            raise ForbiddenError()
+        return principal

@@ -1,0 +1,76 @@
+"""Between scim2-models resources and the documents the directory stores.
+
+The stored document is the resource as a client may read it, without what the
+directory derives itself: ``id``, ``meta``, a user's ``groups``, a group's
+``members``. Attributes that are never returned (``password``) are not stored
+in it either.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import Context, Resource
+
+from directory.records import Reference, StoredGroup, StoredUser
+from scim.etags import etag
+from scim.provider import PROVIDER, GroupModel, UserModel
+
+_KNOWN_SCHEMAS = frozenset(str(schema.id).lower() for schema in PROVIDER.schemas)
+_DERIVED = ("id", "meta", "groups", "members")
+
+
+def to_document(resource: Resource[Any]) -> dict[str, Any]:
+    """The document to store for a validated resource."""
+    document = resource.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    for key in _DERIVED:
+        document.pop(key, None)
+    # Clients send URNs we do not serve (Entra's ADSCIM group schema, SCIM 1.1);
+    # their attributes were dropped on validation, so the URNs go too.
+    document["schemas"] = [
+        urn for urn in document.get("schemas", []) if str(urn).lower() in _KNOWN_SCHEMAS
+    ]
+    return document
+
+
+def _meta(resource_type: str, stored: StoredUser | StoredGroup, location: str) -> dict[str, Any]:
+    return {
+        "resourceType": resource_type,
+        "created": stored.created.isoformat(),
+        "lastModified": stored.last_modified.isoformat(),
+        "location": location,
+        "version": etag(stored.version),
+    }
+
+
+def _reference(base_url: str, ref: Reference) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "value": ref.id,
+        "$ref": f"{base_url}/{ref.type}s/{ref.id}",
+        "type": ref.type,
+    }
+    if ref.display:
+        entry["display"] = ref.display
+    return entry
+
+
+def user_resource(stored: StoredUser, base_url: str) -> Resource[Any]:
+    payload = dict(stored.document)
+    payload["id"] = stored.id
+    payload["meta"] = _meta("User", stored, f"{base_url}/Users/{stored.id}")
+    if stored.groups:
+        payload["groups"] = [
+            {**_reference(base_url, group), "type": "direct"} for group in stored.groups
+        ]
+    resource: Resource[Any] = UserModel.model_validate(payload)
+    return resource
+
+
+def group_resource(stored: StoredGroup, base_url: str) -> Resource[Any]:
+    payload = dict(stored.document)
+    payload["id"] = stored.id
+    payload["meta"] = _meta("Group", stored, f"{base_url}/Groups/{stored.id}")
+    if stored.members:
+        payload["members"] = [_reference(base_url, member) for member in stored.members]
+    resource: Resource[Any] = GroupModel.model_validate(payload)
+    return resource

@@ -1,0 +1,80 @@
+"""Turning anything a SCIM request raises into SCIM Error JSON: the one place.
+
+scim2-models' ``SCIMException`` hierarchy (one class per RFC 7644 scimType) is
+the protocol's error vocabulary; directory errors and validation errors are
+translated into it here, so handlers just raise.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import ValidationError
+from scim2_models import (
+    Error,
+    InvalidValueException,
+    NotFoundException,
+    PreconditionFailedException,
+    SCIMException,
+    UniquenessException,
+)
+
+from directory import errors as directory_errors
+from scim.responses import ScimResponse
+
+log = logging.getLogger("scimd.scim")
+
+_FROM_DIRECTORY: dict[type[directory_errors.DirectoryError], type[SCIMException]] = {
+    directory_errors.NotFound: NotFoundException,
+    directory_errors.Conflict: UniquenessException,
+    directory_errors.VersionMismatch: PreconditionFailedException,
+    directory_errors.InvalidValue: InvalidValueException,
+}
+
+
+class UnauthorizedError(SCIMException):
+    """No bearer token, or one no tenant owns (RFC 7644 §3.12: 401, no scimType)."""
+
+    status = 401
+    _default_detail = "Authentication required: send 'Authorization: Bearer <token>'"
+
+
+class ForbiddenError(SCIMException):
+    """A valid token whose scopes do not cover the request."""
+
+    status = 403
+    _default_detail = "This token may not perform this operation"
+
+
+class MethodNotAllowedError(SCIMException):
+    status = 405
+    _default_detail = "Method not allowed on this endpoint"
+
+
+class UnsupportedMediaTypeError(SCIMException):
+    status = 415
+    _default_detail = "Send the body as application/scim+json or application/json"
+
+
+def scim_exception(exc: Exception) -> SCIMException | None:
+    """The SCIM exception an error stands for, or None for an unexpected error."""
+    if isinstance(exc, SCIMException):
+        return exc
+    if isinstance(exc, directory_errors.DirectoryError):
+        return _FROM_DIRECTORY[type(exc)](detail=exc.detail)
+    if isinstance(exc, ValidationError):
+        return SCIMException.from_error(Error.from_validation_errors(exc)[0])
+    return None
+
+
+def error_response(exc: Exception) -> ScimResponse:
+    """The SCIM Error response for an exception; unexpected ones are logged and become a 500."""
+    scim_exc = scim_exception(exc)
+    if scim_exc is None:
+        log.error("unexpected error while serving a SCIM request", exc_info=exc)
+        error = Error(status=500, detail="Internal server error")
+    else:
+        error = scim_exc.to_error()
+    status = int(error.status or 500)
+    headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'} if status == 401 else None
+    return ScimResponse(error.model_dump(), status_code=status, headers=headers)

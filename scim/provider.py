@@ -1,0 +1,67 @@
+"""What this SCIM service is: its resource models, its leniency, its capabilities.
+
+The discovery endpoints are generated from these models (scim2-models'
+``ScimProvider``), never typed by hand, so what is advertised is what is served.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import AuthenticationScheme as Scheme
+from scim2_models import (
+    Bulk,
+    ChangePassword,
+    EnterpriseUser,
+    ETag,
+    Filter,
+    Group,
+    Patch,
+    ResourceType,
+    ScimPolicy,
+    ScimProvider,
+    ServiceProviderConfig,
+    Sort,
+    User,
+)
+
+UserModel: Any = User[EnterpriseUser]
+GroupModel: Any = Group
+
+MAX_PAGE_SIZE = 1000
+DEFAULT_PAGE_SIZE = 100
+
+# Real identity providers depart from RFC 7644 in known ways (shared
+# IDP_NOTES): unknown schema URNs and attributes are dropped instead of
+# refused, Entra's `remove` with a value selects what to remove, and a
+# filtered path that matches nothing creates the entry it describes.
+POLICY = ScimPolicy(
+    unknown=ScimPolicy.Unknown.ignore,
+    remove_value_as_filter=ScimPolicy.RemoveValue.apply,
+    unmatched_path_filter=ScimPolicy.UnmatchedPathFilter.create,
+)
+
+SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
+    documentation_uri="https://github.com/scimd/scimd#readme",
+    patch=Patch(supported=True),
+    bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+    filter=Filter(supported=True, max_results=MAX_PAGE_SIZE),
+    change_password=ChangePassword(supported=False),
+    sort=Sort(supported=False),
+    etag=ETag(supported=True),
+    authentication_schemes=[
+        Scheme(
+            type=Scheme.Type.oauthbearertoken,
+            name="Bearer token",
+            description="A tenant token created with `scimd token create`",
+            primary=True,
+        )
+    ],
+)
+
+PROVIDER = ScimProvider(
+    models=[User, EnterpriseUser, Group],
+    resource_types=[ResourceType.from_resource(UserModel), ResourceType.from_resource(Group)],
+    config=SERVICE_PROVIDER_CONFIG,
+    policy=POLICY,
+)

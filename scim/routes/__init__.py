@@ -1,0 +1,1 @@
+"""The SCIM endpoints, one module per resource type, plus discovery."""

@@ -1,0 +1,101 @@
+"""``/Groups`` (RFC 7644 §3, RFC 7643 §4.2): members are rows, not part of the document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import PatchOp, Resource, ResponseParameters
+from sqlalchemy import ColumnElement, Connection
+
+from directory import groups, memberships
+from directory.records import StoredGroup
+from scim import members
+from scim.documents import group_resource, to_document
+from scim.filters import GROUP_FILTER
+from scim.provider import GroupModel
+from scim.routes.resources import ResourceEndpoints
+
+
+def _member_ids(resource: Any) -> list[str]:
+    return [member.value for member in resource.members or [] if member.value]
+
+
+class GroupEndpoints(ResourceEndpoints):
+    endpoint = "Groups"
+    model = GroupModel
+    schema_id = "urn:ietf:params:scim:schemas:core:2.0:Group"
+    sql_filter = GROUP_FILTER
+
+    def wants_everything(self, parameters: ResponseParameters[Any]) -> bool:
+        """Members are read only when the response shows them (Entra and Okta exclude them)."""
+        if parameters.attributes:
+            return any(str(path).lower().startswith("members") for path in parameters.attributes)
+        return not any(
+            str(path).lower() == "members" for path in parameters.excluded_attributes or []
+        )
+
+    def create(self, conn: Connection, tenant_id: int, resource: Any) -> StoredGroup:
+        return groups.create_group(conn, tenant_id, to_document(resource), _member_ids(resource))
+
+    def get(self, conn: Connection, tenant_id: int, id: str, full: bool) -> StoredGroup:
+        return groups.get_group(conn, tenant_id, id, with_members=full)
+
+    def replace(
+        self, conn: Connection, tenant_id: int, id: str, resource: Any, version: int | None
+    ) -> StoredGroup:
+        return groups.replace_group(
+            conn,
+            tenant_id,
+            id,
+            to_document(resource),
+            _member_ids(resource),
+            expected_version=version,
+        )
+
+    def patch(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        id: str,
+        patch: PatchOp[Any],
+        version: int | None,
+        full: bool,
+    ) -> StoredGroup:
+        current = groups.lock_group(conn, tenant_id, id, expected_version=version)
+        member_changes, others = members.split(patch)
+        changed = False
+        for step, ids in member_changes.steps:
+            if step in ("set", "clear"):
+                changed |= memberships.clear_members(conn, tenant_id, id) > 0
+            if step in ("set", "add"):
+                changed |= memberships.add_members(conn, tenant_id, id, ids) > 0
+            elif step == "remove":
+                changed |= memberships.remove_members(conn, tenant_id, id, ids) > 0
+        document = current.document
+        if others:
+            resource = group_resource(current, "")
+            if PatchOp[GroupModel](operations=others).patch(resource):
+                document = to_document(resource)
+                changed = True
+        if changed:
+            groups.save_group(conn, tenant_id, current, document)
+        return groups.get_group(conn, tenant_id, id, with_members=full)
+
+    def delete(self, conn: Connection, tenant_id: int, id: str, version: int | None) -> None:
+        groups.delete_group(conn, tenant_id, id, expected_version=version)
+
+    def query(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        where: ColumnElement[bool] | None,
+        offset: int,
+        limit: int,
+        full: bool,
+    ) -> tuple[int, list[StoredGroup]]:
+        return groups.query_groups(
+            conn, tenant_id, where, offset=offset, limit=limit, with_members=full
+        )
+
+    def render(self, stored: StoredGroup, base_url: str) -> Resource[Any]:
+        return group_resource(stored, base_url)

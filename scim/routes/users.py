@@ -1,0 +1,69 @@
+"""``/Users`` (RFC 7644 §3, RFC 7643 §4.1): users with the enterprise extension."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scim2_models import PatchOp, Resource
+from sqlalchemy import ColumnElement, Connection
+
+from directory import users
+from directory.records import StoredUser
+from scim.documents import to_document, user_resource
+from scim.filters import USER_FILTER
+from scim.provider import UserModel
+from scim.routes.resources import ResourceEndpoints
+
+
+class UserEndpoints(ResourceEndpoints):
+    endpoint = "Users"
+    model = UserModel
+    schema_id = "urn:ietf:params:scim:schemas:core:2.0:User"
+    sql_filter = USER_FILTER
+
+    def create(self, conn: Connection, tenant_id: int, resource: Any) -> StoredUser:
+        return users.create_user(conn, tenant_id, to_document(resource))
+
+    def get(self, conn: Connection, tenant_id: int, id: str, full: bool) -> StoredUser:
+        return users.get_user(conn, tenant_id, id)
+
+    def replace(
+        self, conn: Connection, tenant_id: int, id: str, resource: Any, version: int | None
+    ) -> StoredUser:
+        return users.replace_user(
+            conn, tenant_id, id, to_document(resource), expected_version=version
+        )
+
+    def patch(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        id: str,
+        patch: PatchOp[Any],
+        version: int | None,
+        full: bool,
+    ) -> StoredUser:
+        current = users.get_user(conn, tenant_id, id, for_update=True)
+        resource = user_resource(current, "")
+        if not patch.patch(resource):
+            return current
+        return users.replace_user(
+            conn, tenant_id, id, to_document(resource), expected_version=version
+        )
+
+    def delete(self, conn: Connection, tenant_id: int, id: str, version: int | None) -> None:
+        users.delete_user(conn, tenant_id, id, expected_version=version)
+
+    def query(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        where: ColumnElement[bool] | None,
+        offset: int,
+        limit: int,
+        full: bool,
+    ) -> tuple[int, list[StoredUser]]:
+        return users.query_users(conn, tenant_id, where, offset=offset, limit=limit)
+
+    def render(self, stored: StoredUser, base_url: str) -> Resource[Any]:
+        return user_resource(stored, base_url)

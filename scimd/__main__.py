@@ -1,0 +1,3 @@
+from scimd.cli import main
+
+main()

@@ -1,0 +1,50 @@
+"""The ASGI application: SCIM at ``/scim/v2`` and ``/healthz``, on one store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from directory.database import create_store_engine, ping
+from scim.app import create_scim_app
+from scim.auth import TokenAuthenticator
+from scimd.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
+    """Build the server. The schema must already be current (``scimd db upgrade``).
+
+    Without arguments it reads its settings from the environment, which is how
+    ``uvicorn --factory`` workers build it.
+    """
+    settings = settings or Settings()
+    engine = engine or create_store_engine(settings.database_url, pool_size=settings.pool_size)
+    authenticator = TokenAuthenticator(engine, ttl=settings.token_cache_seconds)
+
+    async def healthz(request: Request) -> Response:
+        try:
+            await run_in_threadpool(ping, engine)
+        except SQLAlchemyError:
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Mount("/scim/v2", app=create_scim_app(engine, authenticator)),
+        ],
+        lifespan=lifespan,
+    )

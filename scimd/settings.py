@@ -1,0 +1,20 @@
+"""Configuration: environment variables with the ``SCIMD_`` prefix, overridden by CLI flags."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from directory.database import DEFAULT_DATABASE_URL
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SCIMD_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL of the store: ``sqlite:///PATH`` or ``postgresql+psycopg://...``."""
+
+    pool_size: int = 20
+    """Database connections per server process (PostgreSQL); SQLite shares one file."""
+
+    token_cache_seconds: float = 5.0
+    """How long a process trusts a token lookup; a revoked token dies within this."""
