@@ -8,7 +8,7 @@ a whole group is created or replaced.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
@@ -39,8 +39,12 @@ def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def create_group(
-    conn: Connection, tenant_id: int, document: dict[str, Any], member_ids: Sequence[str] = ()
+    conn: Connection,
+    tenant_id: int,
+    document: dict[str, Any],
+    members: Mapping[str, str | None] | None = None,
 ) -> StoredGroup:
+    """Store a new group with its members (id -> display label or None)."""
     columns = _indexed_columns(document)
     group_id = str(uuid.uuid4())
     now = utcnow()
@@ -55,7 +59,7 @@ def create_group(
             **columns,
         )
     )
-    memberships.add_members(conn, tenant_id, group_id, member_ids)
+    memberships.add_members(conn, tenant_id, group_id, members or {})
     return get_group(conn, tenant_id, group_id)
 
 
@@ -86,14 +90,14 @@ def replace_group(
     tenant_id: int,
     group_id: str,
     document: dict[str, Any],
-    member_ids: Sequence[str],
+    members: Mapping[str, str | None],
     *,
     expected_version: int | None = None,
 ) -> StoredGroup:
     """Replace a group's document and its whole member list."""
     current = lock_group(conn, tenant_id, group_id, expected_version=expected_version)
     memberships.clear_members(conn, tenant_id, group_id)
-    memberships.add_members(conn, tenant_id, group_id, member_ids)
+    memberships.add_members(conn, tenant_id, group_id, members)
     save_group(conn, tenant_id, current, document)
     return get_group(conn, tenant_id, group_id)
 

@@ -7,7 +7,7 @@ group's size; the group gets a new version and lastModified.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -52,9 +52,13 @@ def members_of(
     if not group_ids:
         return {}
     result: dict[str, list[Reference]] = {}
+    given = tables.Membership.display
     shown_as = {
-        "User": (tables.User, func.coalesce(tables.User.display_name, tables.User.user_name)),
-        "Group": (tables.Group, tables.Group.display_name),
+        "User": (
+            tables.User,
+            func.coalesce(given, tables.User.display_name, tables.User.user_name),
+        ),
+        "Group": (tables.Group, func.coalesce(given, tables.Group.display_name)),
     }
     for label, (member_table, display) in shown_as.items():
         rows = conn.execute(
@@ -95,9 +99,11 @@ def resolve_members(conn: Connection, tenant_id: int, member_ids: Iterable[str])
     return found
 
 
-def add_members(conn: Connection, tenant_id: int, group_id: str, member_ids: Iterable[str]) -> int:
-    """Add members that are not in the group yet; returns how many rows were added."""
-    types = resolve_members(conn, tenant_id, member_ids)
+def add_members(
+    conn: Connection, tenant_id: int, group_id: str, members: Mapping[str, str | None]
+) -> int:
+    """Add members (id -> display label or None) not in the group yet; returns how many."""
+    types = resolve_members(conn, tenant_id, members)
     if group_id in types:
         raise InvalidValue("a group cannot be a member of itself")
     if not types:
@@ -112,7 +118,13 @@ def add_members(conn: Connection, tenant_id: int, group_id: str, member_ids: Ite
         ).scalars()
     )
     rows = [
-        {"tenant_id": tenant_id, "group_id": group_id, "member_id": member, "member_type": kind}
+        {
+            "tenant_id": tenant_id,
+            "group_id": group_id,
+            "member_id": member,
+            "member_type": kind,
+            "display": members[member],
+        }
         for member, kind in sorted(types.items())
         if member not in present
     ]

@@ -164,6 +164,9 @@ class Membership(Base):
     group_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     member_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     member_type: Mapped[str] = mapped_column(String(16))
+    # The label the client gave the member (``display`` is readWrite in RFC 7643);
+    # without one, the member's own displayName (or userName) is shown.
+    display: Mapped[str | None] = mapped_column(String(256))
 
     __table_args__ = (
         ForeignKeyConstraint(

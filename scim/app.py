@@ -14,6 +14,8 @@ from scim.auth import TokenAuthenticator
 from scim.errors import MethodNotAllowedError, error_response
 from scim.routes import discovery
 from scim.routes.groups import GroupEndpoints
+from scim.routes.resources import scim_errors
+from scim.routes.search import RootSearch
 from scim.routes.users import UserEndpoints
 
 
@@ -29,9 +31,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 def create_scim_app(engine: Engine, authenticator: TokenAuthenticator | None = None) -> Starlette:
     authenticator = authenticator or TokenAuthenticator(engine)
+    resources = [UserEndpoints(engine, authenticator), GroupEndpoints(engine, authenticator)]
+    root_search = RootSearch(authenticator, resources)
     routes: list[Route] = [
         *discovery.ROUTES,
-        *UserEndpoints(engine, authenticator).routes(),
-        *GroupEndpoints(engine, authenticator).routes(),
+        Route("/.search", scim_errors(root_search.search), methods=["POST"]),
+        *(route for endpoints in resources for route in endpoints.routes()),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

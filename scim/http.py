@@ -7,6 +7,7 @@ responses.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -53,35 +54,48 @@ async def read_json(request: Request) -> Any:
         raise InvalidSyntaxException(detail=f"The body is not valid JSON: {exc}") from exc
 
 
-def response_parameters(request: Request, model: Any) -> ResponseParameters[Any]:
-    """``attributes`` / ``excludedAttributes`` (RFC 7644 §3.9) resolved against ``model``."""
-    query = {
-        key: request.query_params[key]
-        for key in ("attributes", "excludedAttributes")
-        if request.query_params.get(key)
-    }
+def response_parameters(query: Mapping[str, Any], model: Any) -> ResponseParameters[Any]:
+    """``attributes`` / ``excludedAttributes`` (RFC 7644 §3.9) resolved against ``model``.
+
+    ``query`` is the query string, or the body of a POST ``.search``.
+    """
+    wanted = {key: query[key] for key in ("attributes", "excludedAttributes") if query.get(key)}
     try:
-        return ResponseParameters[model].model_validate(query)  # type: ignore[no-any-return]
+        return ResponseParameters[model].model_validate(wanted)  # type: ignore[no-any-return]
     except ValidationError as exc:
         raise scim_exception(exc) from exc  # type: ignore[misc]
 
 
-def _integer(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
+def _integer(query: Mapping[str, Any], name: str, default: int) -> int:
+    raw = query.get(name)
     if raw is None or raw == "":
         return default
     try:
         return int(raw)
-    except ValueError as exc:
+    except (TypeError, ValueError) as exc:
         raise InvalidValueException(detail=f"{name} must be an integer, got {raw!r}") from exc
 
 
-def page(request: Request) -> tuple[int, int]:
+def page(query: Mapping[str, Any]) -> tuple[int, int]:
     """``startIndex`` (1-based) and ``count`` of a list request, clamped per RFC 7644 §3.4.2.4.
 
     A ``startIndex`` below 1 is read as 1, a negative ``count`` as 0, and a
     ``count`` above the advertised maximum as that maximum.
     """
-    start_index = max(1, _integer(request, "startIndex", 1))
-    count = min(MAX_PAGE_SIZE, max(0, _integer(request, "count", DEFAULT_PAGE_SIZE)))
+    start_index = max(1, _integer(query, "startIndex", 1))
+    count = min(MAX_PAGE_SIZE, max(0, _integer(query, "count", DEFAULT_PAGE_SIZE)))
     return start_index, count
+
+
+async def read_search(request: Request) -> dict[str, Any]:
+    """The body of a POST ``.search`` (RFC 7644 §3.4.3) as the query parameters a GET takes."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise InvalidSyntaxException(detail="A search request is a JSON object")
+    query = {key: value for key, value in body.items() if key != "schemas"}
+    for key in ("attributes", "excludedAttributes"):
+        if isinstance(query.get(key), list):
+            query[key] = ",".join(str(item) for item in query[key])
+    if "filter" in query and not isinstance(query["filter"], str):
+        raise InvalidValueException(detail="filter must be a string")
+    return query

@@ -28,31 +28,33 @@ CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:group"
 class MemberChanges:
     """What a PATCH does to a group's members, in order."""
 
-    steps: list[tuple[str, list[str]]] = field(default_factory=list)  # (add|remove|set|clear, ids)
+    # (add|remove|set|clear, {member id: display label or None})
+    steps: list[tuple[str, dict[str, str | None]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return bool(self.steps)
 
 
-def _ids(value: Any) -> list[str]:
-    """Member ids from a PATCH value: a list of ``{"value": id}``, one such object, or a bare id."""
+def _ids(value: Any) -> dict[str, str | None]:
+    """Members from a PATCH value: ``[{"value": id, "display": ...}]``, one of them, or an id."""
     items = value if isinstance(value, list) else [value]
-    ids = []
+    members: dict[str, str | None] = {}
     for item in items:
         member_id = item.get("value") if isinstance(item, dict) else item
         if not isinstance(member_id, str) or not member_id:
             raise InvalidValueException(detail=f"a member needs a 'value' id, got {item!r}")
-        ids.append(member_id)
-    return ids
+        display = item.get("display") if isinstance(item, dict) else None
+        members[member_id] = display if isinstance(display, str) else None
+    return members
 
 
-def _filter_ids(node: FilterNode) -> list[str]:
+def _filter_ids(node: FilterNode) -> dict[str, str | None]:
     """The ids a ``members[...]`` filter selects: ``value eq "id"`` terms joined by ``or``."""
     if isinstance(node, Comparison) and node.op is CompareOperator.eq:
         if (node.attr_path.sub_attr or node.attr_path.attr).lower() == "value":
             return _ids(node.value)
     if isinstance(node, LogicalExpr) and node.op is LogicalOperator.or_:
-        return [member for term in node.terms for member in _filter_ids(term)]
+        return {member: None for term in node.terms for member in _filter_ids(term)}
     raise InvalidPathException(detail='members can be selected by `value eq "id"` filters only')
 
 
@@ -91,7 +93,7 @@ def split(patch: PatchOp[Any]) -> tuple[MemberChanges, list[PatchOperation[Any]]
             elif operation.value is not None:  # Entra: remove exactly these
                 changes.steps.append(("remove", _ids(operation.value)))
             else:
-                changes.steps.append(("clear", []))
+                changes.steps.append(("clear", {}))
         elif operation.op is Op.add:
             changes.steps.append(("add", _ids(operation.value or [])))
         else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim2_models import ListResponse, NotFoundException, ResourceType, Schema
+from scim2_models import NotFoundException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -17,7 +17,7 @@ from starlette.routing import Route
 from scim import http
 from scim.provider import PROVIDER, SERVICE_PROVIDER_CONFIG
 from scim.responses import ScimResponse
-from scim.routes.resources import scim_errors
+from scim.routes.resources import list_response, scim_errors
 
 
 def _located(document: dict[str, Any], resource_type: str, location: str) -> dict[str, Any]:
@@ -36,14 +36,6 @@ def _schemas(base: str) -> list[dict[str, Any]]:
         _located(schema.model_dump(), "Schema", f"{base}/Schemas/{schema.id}")
         for schema in PROVIDER.schemas
     ]
-
-
-def _list(documents: list[dict[str, Any]], model: Any) -> ScimResponse:
-    body = ListResponse[model](  # type: ignore[valid-type]
-        total_results=len(documents), start_index=1, items_per_page=len(documents)
-    ).model_dump()
-    body["Resources"] = documents
-    return ScimResponse(body)
 
 
 def _one(documents: list[dict[str, Any]], id: str, kind: str) -> ScimResponse:
@@ -65,7 +57,8 @@ async def service_provider_config(request: Request) -> Response:
 
 
 async def resource_types(request: Request) -> Response:
-    return _list(_resource_types(http.base_url(request)), ResourceType)
+    found = _resource_types(http.base_url(request))
+    return list_response(len(found), 1, found)
 
 
 async def resource_type(request: Request) -> Response:
@@ -74,7 +67,8 @@ async def resource_type(request: Request) -> Response:
 
 
 async def schemas(request: Request) -> Response:
-    return _list(_schemas(http.base_url(request)), Schema)
+    found = _schemas(http.base_url(request))
+    return list_response(len(found), 1, found)
 
 
 async def schema(request: Request) -> Response:

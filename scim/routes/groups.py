@@ -16,8 +16,8 @@ from scim.provider import GroupModel
 from scim.routes.resources import ResourceEndpoints
 
 
-def _member_ids(resource: Any) -> list[str]:
-    return [member.value for member in resource.members or [] if member.value]
+def _members(resource: Any) -> dict[str, str | None]:
+    return {member.value: member.display for member in resource.members or [] if member.value}
 
 
 class GroupEndpoints(ResourceEndpoints):
@@ -35,7 +35,7 @@ class GroupEndpoints(ResourceEndpoints):
         )
 
     def create(self, conn: Connection, tenant_id: int, resource: Any) -> StoredGroup:
-        return groups.create_group(conn, tenant_id, to_document(resource), _member_ids(resource))
+        return groups.create_group(conn, tenant_id, to_document(resource), _members(resource))
 
     def get(self, conn: Connection, tenant_id: int, id: str, full: bool) -> StoredGroup:
         return groups.get_group(conn, tenant_id, id, with_members=full)
@@ -48,7 +48,7 @@ class GroupEndpoints(ResourceEndpoints):
             tenant_id,
             id,
             to_document(resource),
-            _member_ids(resource),
+            _members(resource),
             expected_version=version,
         )
 

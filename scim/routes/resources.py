@@ -8,7 +8,7 @@ that run in a worker thread inside ONE transaction.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from scim2_models import Context, ListResponse, PatchOp, Resource, ResponseParameters
@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from directory.tenants import Principal
 from scim import http
 from scim.auth import TokenAuthenticator
 from scim.errors import error_response
@@ -44,6 +45,19 @@ def scim_errors(
 
     endpoint.__name__ = handler.__name__
     return endpoint
+
+
+def list_response(total: int, start_index: int, resources: list[dict[str, Any]]) -> ScimResponse:
+    """A ListResponse (RFC 7644 §3.4.2) of already-rendered resources."""
+    return ScimResponse(
+        {
+            "schemas": [str(ListResponse.__schema__)],
+            "totalResults": total,
+            "startIndex": start_index,
+            "itemsPerPage": len(resources),
+            "Resources": resources,
+        }
+    )
 
 
 class ResourceEndpoints:
@@ -135,32 +149,41 @@ class ResourceEndpoints:
 
     # --- endpoints ----------------------------------------------------------------
 
-    async def list_resources(self, request: Request) -> Response:
-        principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request, self.model)
-        start_index, count = http.page(request)
-        text = request.query_params.get("filter")
+    async def page(
+        self, principal: Principal, query: Mapping[str, Any], offset: int, limit: int, base: str
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """Matching resources ``offset..offset+limit`` as response JSON, and how many match."""
+        parameters = http.response_parameters(query, self.model)
+        text = query.get("filter")
         where = compile_filter(text, self.model, self.sql_filter) if text else None
         full = self.wants_everything(parameters)
         total, page = await self._run(
-            lambda conn: self.query(conn, principal.tenant_id, where, start_index - 1, count, full)
+            lambda conn: self.query(conn, principal.tenant_id, where, offset, limit, full)
         )
-        base = http.base_url(request)
-        response = ListResponse[self.model](  # type: ignore[name-defined]
-            total_results=total,
-            start_index=start_index,
-            items_per_page=len(page),
-            resources=[self.render(stored, base) for stored in page],
+        return total, [
+            self.render(stored, base).model_dump(
+                scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
+            )
+            for stored in page
+        ]
+
+    async def _list(self, request: Request, query: Mapping[str, Any]) -> Response:
+        principal = await self.authenticator.principal(request)
+        start_index, count = http.page(query)
+        total, resources = await self.page(
+            principal, query, start_index - 1, count, http.base_url(request)
         )
-        body = response.model_dump(
-            scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
-        )
-        body.setdefault("Resources", [])
-        return ScimResponse(body)
+        return list_response(total, start_index, resources)
+
+    async def list_resources(self, request: Request) -> Response:
+        return await self._list(request, request.query_params)
+
+    async def search_resources(self, request: Request) -> Response:
+        return await self._list(request, await http.read_search(request))
 
     async def create_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request, self.model)
+        parameters = http.response_parameters(request.query_params, self.model)
         resource = self._validate(await http.read_json(request), Context.RESOURCE_CREATION_REQUEST)
         stored = await self._run(lambda conn: self.create(conn, principal.tenant_id, resource))
         return self._respond(
@@ -169,7 +192,7 @@ class ResourceEndpoints:
 
     async def get_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request, self.model)
+        parameters = http.response_parameters(request.query_params, self.model)
         id = request.path_params["id"]
         full = self.wants_everything(parameters)
         stored = await self._run(lambda conn: self.get(conn, principal.tenant_id, id, full))
@@ -179,7 +202,7 @@ class ResourceEndpoints:
 
     async def replace_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request, self.model)
+        parameters = http.response_parameters(request.query_params, self.model)
         id = request.path_params["id"]
         version = expected_version(request.headers)
         resource = self._validate(
@@ -192,7 +215,7 @@ class ResourceEndpoints:
 
     async def patch_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request, self.model)
+        parameters = http.response_parameters(request.query_params, self.model)
         id = request.path_params["id"]
         version = expected_version(request.headers)
         payload = await http.read_json(request)
@@ -218,6 +241,7 @@ class ResourceEndpoints:
         return [
             Route(path, scim_errors(self.list_resources), methods=["GET"]),
             Route(path, scim_errors(self.create_resource), methods=["POST"]),
+            Route(path + "/.search", scim_errors(self.search_resources), methods=["POST"]),
             Route(path + "/{id}", scim_errors(self.get_resource), methods=["GET"]),
             Route(path + "/{id}", scim_errors(self.replace_resource), methods=["PUT"]),
             Route(path + "/{id}", scim_errors(self.patch_resource), methods=["PATCH"]),

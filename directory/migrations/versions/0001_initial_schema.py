@@ -78,6 +78,7 @@ def upgrade() -> None:
     sa.Column('group_id', sa.String(length=36), nullable=False),
     sa.Column('member_id', sa.String(length=36), nullable=False),
     sa.Column('member_type', sa.String(length=16), nullable=False),
+    sa.Column('display', sa.String(length=256), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id', 'group_id'], ['groups.tenant_id', 'groups.id'], name=op.f('fk_memberships_tenant_id_groups'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'group_id', 'member_id', name=op.f('pk_memberships'))
     )
