@@ -39,3 +39,11 @@ def normalize_resource(payload: Any, schema_id: str) -> Any:
         key: [value] if isinstance(value, dict) and key.lower() in multi_valued else value
         for key, value in payload.items()
     }
+
+
+def is_empty_patch(payload: Any) -> bool:
+    """An empty ``Operations`` array, which RFC 7644 forbids and some clients send: a no-op."""
+    if not isinstance(payload, dict):
+        return False
+    operations = next((v for k, v in payload.items() if k.lower() == "operations"), None)
+    return operations == []

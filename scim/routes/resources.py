@@ -24,7 +24,7 @@ from scim.auth import TokenAuthenticator
 from scim.errors import error_response
 from scim.etags import etag, expected_version, not_modified
 from scim.filters import SqlFilter, compile_filter
-from scim.leniency import normalize_resource
+from scim.leniency import is_empty_patch, normalize_resource
 from scim.provider import PROVIDER
 from scim.responses import ScimResponse
 
@@ -219,11 +219,14 @@ class ResourceEndpoints:
         id = request.path_params["id"]
         version = expected_version(request.headers)
         payload = await http.read_json(request)
+        full = self.wants_everything(parameters)
+        if is_empty_patch(payload):
+            stored = await self._run(lambda conn: self.get(conn, principal.tenant_id, id, full))
+            return self._respond(stored, request, parameters, Context.RESOURCE_PATCH_RESPONSE)
         with PROVIDER:
             patch = PatchOp[self.model].model_validate(  # type: ignore[name-defined]
                 payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST
             )
-        full = self.wants_everything(parameters)
         stored = await self._run(
             lambda conn: self.patch(conn, principal.tenant_id, id, patch, version, full)
         )

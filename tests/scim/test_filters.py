@@ -1,0 +1,160 @@
+"""Filters over HTTP, compiled to SQL on both backends (RFC 7644 §3.4.2.2)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.scim.helpers import ENTERPRISE, assert_scim_error, group, unique, user
+
+
+@pytest.fixture
+def people(scim):
+    """Three users with distinct attributes, keyed by a short name."""
+    made = {
+        "ann": user(
+            unique("Ann"),
+            externalId="EXT-ann",
+            displayName="Ann Lee",
+            active=True,
+            emails=[{"value": "ann@corp.example", "type": "work"}],
+            **{ENTERPRISE: {"department": "Sales"}},
+        ),
+        "bob": user(
+            unique("bob"),
+            externalId="EXT-bob",
+            displayName="Bob Ray",
+            active=False,
+            emails=[{"value": "bob@home.example", "type": "home"}],
+        ),
+        "cat": user(unique("cat"), displayName="Cat Ng", title="CTO"),
+    }
+    return {key: scim.post("/Users", json=body).json() for key, body in made.items()}
+
+
+def _ids(scim, text, endpoint="/Users"):
+    response = scim.get(endpoint, params={"filter": text})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["totalResults"] == len(body["Resources"])
+    return sorted(r["id"] for r in body["Resources"])
+
+
+def _expect(people, *keys):
+    return sorted(people[key]["id"] for key in keys)
+
+
+def test_user_name_eq_is_case_insensitive(scim, people):
+    assert _ids(scim, f'userName eq "{people["ann"]["userName"].upper()}"') == _expect(
+        people, "ann"
+    )
+
+
+def test_external_id_eq_is_case_exact(scim, people):
+    assert _ids(scim, 'externalId eq "EXT-bob"') == _expect(people, "bob")
+    assert _ids(scim, 'externalId eq "ext-bob"') == []
+
+
+def test_display_name_and_id_eq_joined_by_and(scim, people):
+    text = f'id eq "{people["cat"]["id"]}" and displayName eq "cat ng"'
+    assert _ids(scim, text) == _expect(people, "cat")
+    assert _ids(scim, f'id eq "{people["cat"]["id"]}" and displayName eq "Ann Lee"') == []
+
+
+def test_or_not_and_parentheses(scim, people):
+    assert _ids(scim, 'displayName sw "ann" or displayName sw "bob"') == _expect(
+        people, "ann", "bob"
+    )
+    assert _ids(scim, 'not (displayName sw "ann" or displayName sw "bob")') == _expect(
+        people, "cat"
+    )
+
+
+def test_ne_includes_resources_without_the_attribute(scim, people):
+    assert _ids(scim, 'externalId ne "EXT-ann"') == _expect(people, "bob", "cat")
+
+
+def test_co_sw_ew_and_pr(scim, people):
+    assert _ids(scim, 'displayName co "RAY"') == _expect(people, "bob")
+    assert _ids(scim, 'displayName ew "ng"') == _expect(people, "cat")
+    assert _ids(scim, "externalId pr") == _expect(people, "ann", "bob")
+
+
+def test_like_wildcards_in_values_are_literal(scim, people):
+    assert _ids(scim, 'displayName co "%"') == []
+    assert _ids(scim, 'displayName sw "_"') == []
+
+
+def test_active_boolean(scim, people):
+    assert _ids(scim, "active eq false") == _expect(people, "bob")
+    assert _ids(scim, "active eq true") == _expect(people, "ann", "cat")
+
+
+def test_emails_value_and_value_path_filters(scim, people):
+    assert _ids(scim, 'emails.value eq "ANN@corp.example"') == _expect(people, "ann")
+    assert _ids(scim, 'emails[type eq "work" and value co "@corp"]') == _expect(people, "ann")
+    assert _ids(scim, 'emails[type eq "work" and value co "@home"]') == []
+    assert _ids(scim, "emails pr") == _expect(people, "ann", "bob")
+
+
+def test_enterprise_attribute_by_full_urn_and_plain_attribute_from_the_document(scim, people):
+    assert _ids(scim, f'{ENTERPRISE}:department eq "sales"') == _expect(people, "ann")
+    assert _ids(scim, 'title eq "CTO"') == _expect(people, "cat")
+
+
+def test_meta_last_modified_compares_as_a_date(scim, people):
+    created = people["ann"]["meta"]["created"]
+    assert _ids(scim, 'meta.created gt "2000-01-01T00:00:00Z"') == _expect(
+        people, "ann", "bob", "cat"
+    )
+    assert _ids(scim, f'meta.created lt "{created}"') == []
+    assert _ids(scim, 'meta.lastModified gt "2999-01-01T00:00:00+02:00"') == []
+
+
+def test_no_match_is_an_empty_list_not_404(scim, people):
+    body = scim.get("/Users", params={"filter": 'userName eq "nobody@nowhere"'}).json()
+    assert body["totalResults"] == 0
+    assert body["Resources"] == []
+
+
+def test_plus_encoded_query_string_is_decoded(scim, people):
+    name = people["bob"]["userName"]
+    response = scim.get(f"/Users?filter=userName+eq+%22{name}%22")
+    assert [r["id"] for r in response.json()["Resources"]] == [people["bob"]["id"]]
+
+
+def test_invalid_filter_is_400_invalid_filter(scim):
+    assert_scim_error(scim.get("/Users", params={"filter": "userName eq"}), 400, "invalidFilter")
+    assert_scim_error(scim.get("/Users", params={"filter": "(userName"}), 400, "invalidFilter")
+
+
+def test_group_filters_by_display_name_and_member(scim, people):
+    team = scim.post("/Groups", json=group("Team A", people["ann"]["id"])).json()
+    scim.post("/Groups", json=group("Team B", people["bob"]["id"]))
+    assert _ids(scim, 'displayName eq "team a"', "/Groups") == [team["id"]]
+    assert _ids(scim, f'members[value eq "{people["ann"]["id"]}"]', "/Groups") == [team["id"]]
+    assert _ids(scim, f'members.value eq "{people["ann"]["id"]}"', "/Groups") == [team["id"]]
+
+
+def test_search_endpoint_takes_the_filter_in_the_body(scim, people):
+    response = scim.post(
+        "/Users/.search",
+        json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": 'displayName sw "ann"',
+            "attributes": ["userName"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    (found,) = response.json()["Resources"]
+    assert found["userName"] == people["ann"]["userName"]
+    assert "displayName" not in found
+
+
+def test_root_search_pages_across_users_then_groups(scim, people):
+    scim.post("/Groups", json=group("Only group"))
+    body = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "count": 2}
+    first = scim.post("/.search", json=body).json()
+    second = scim.post("/.search", json={**body, "startIndex": 3}).json()
+    assert first["totalResults"] == second["totalResults"] == 4
+    kinds = [r["meta"]["resourceType"] for r in first["Resources"] + second["Resources"]]
+    assert kinds == ["User", "User", "User", "Group"]
