@@ -47,7 +47,6 @@ import random
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -97,7 +96,9 @@ def make_table(metadata: sa.MetaData, schema: str | None) -> sa.Table:
 def row_keys(rows: int) -> list[tuple[str, int]]:
     """Deterministic (id, tenant_id) pairs; the load driver regenerates them."""
     rnd = random.Random(SEED)
-    return [(str(uuid.UUID(int=rnd.getrandbits(128), version=4)), i % TENANTS + 1) for i in range(rows)]
+    return [
+        (str(uuid.UUID(int=rnd.getrandbits(128), version=4)), i % TENANTS + 1) for i in range(rows)
+    ]
 
 
 def scim_document(user_id: str, tenant_id: int, user_name: str) -> str:
@@ -148,8 +149,14 @@ def populate(url: URL, schema: str | None, rows: int) -> None:
         batch: list[dict[str, Any]] = []
         for i, (uid, tenant) in enumerate(row_keys(rows)):
             name = f"user{i}@tenant{tenant}.example.com"
-            batch.append({"id": uid, "tenant_id": tenant, "user_name": name,
-                          "document": scim_document(uid, tenant, name)})
+            batch.append(
+                {
+                    "id": uid,
+                    "tenant_id": tenant,
+                    "user_name": name,
+                    "document": scim_document(uid, tenant, name),
+                }
+            )
             if len(batch) == 2000:
                 conn.execute(users.insert(), batch)
                 batch.clear()
@@ -191,8 +198,9 @@ def build_app(mode: str, url: URL, schema: str | None, pool_size: int) -> Any:
     from starlette.routing import Route
 
     users = make_table(sa.MetaData(), schema)
-    get_stmt = sa.select(users.c.document).where(users.c.id == sa.bindparam("id"),
-                                                 users.c.tenant_id == sa.bindparam("tenant_id"))
+    get_stmt = sa.select(users.c.document).where(
+        users.c.id == sa.bindparam("id"), users.c.tenant_id == sa.bindparam("tenant_id")
+    )
     ins_stmt = users.insert()
     is_sqlite = url.get_backend_name() == "sqlite"
     engine_kw: dict[str, Any] = {"pool_size": pool_size, "max_overflow": pool_size}
@@ -201,11 +209,17 @@ def build_app(mode: str, url: URL, schema: str | None, pool_size: int) -> Any:
     def new_user(body: dict[str, Any]) -> dict[str, Any]:
         uid = str(uuid.uuid4())
         tenant = int(body["tenant_id"])
-        return {"id": uid, "tenant_id": tenant, "user_name": body["userName"],
-                "document": scim_document(uid, tenant, body["userName"])}
+        return {
+            "id": uid,
+            "tenant_id": tenant,
+            "user_name": body["userName"],
+            "document": scim_document(uid, tenant, body["userName"]),
+        }
 
     def not_found() -> Response:
-        return JSONResponse({"status": "404", "detail": "not found"}, status_code=404, media_type=media)
+        return JSONResponse(
+            {"status": "404", "detail": "not found"}, status_code=404, media_type=media
+        )
 
     if mode == "sync":
         engine = sa.create_engine(url, **engine_kw)
@@ -221,7 +235,9 @@ def build_app(mode: str, url: URL, schema: str | None, pool_size: int) -> Any:
                 conn.execute(ins_stmt, row)
 
         async def get_user(request: Request) -> Response:
-            doc = await run_in_threadpool(fetch, request.path_params["id"], int(request.query_params["t"]))
+            doc = await run_in_threadpool(
+                fetch, request.path_params["id"], int(request.query_params["t"])
+            )
             return not_found() if doc is None else Response(doc, media_type=media)
 
         async def post_user(request: Request) -> Response:
@@ -243,8 +259,10 @@ def build_app(mode: str, url: URL, schema: str | None, pool_size: int) -> Any:
 
         async def get_user(request: Request) -> Response:
             async with aengine.begin() as conn:
-                res = await conn.execute(get_stmt, {"id": request.path_params["id"],
-                                                    "tenant_id": int(request.query_params["t"])})
+                res = await conn.execute(
+                    get_stmt,
+                    {"id": request.path_params["id"], "tenant_id": int(request.query_params["t"])},
+                )
                 doc = res.scalar_one_or_none()
             return not_found() if doc is None else Response(doc, media_type=media)
 
@@ -259,9 +277,13 @@ def build_app(mode: str, url: URL, schema: str | None, pool_size: int) -> Any:
             yield
             await aengine.dispose()
 
-    return Starlette(routes=[Route("/u/{id}", get_user, methods=["GET"]),
-                             Route("/u", post_user, methods=["POST"])],
-                     lifespan=lifespan)
+    return Starlette(
+        routes=[
+            Route("/u/{id}", get_user, methods=["GET"]),
+            Route("/u", post_user, methods=["POST"]),
+        ],
+        lifespan=lifespan,
+    )
 
 
 def serve(args: argparse.Namespace) -> None:
@@ -270,8 +292,16 @@ def serve(args: argparse.Namespace) -> None:
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     app = build_app(args.mode, make_url(args.url), args.schema or None, args.pool_size)
-    uvicorn.run(app, host="127.0.0.1", port=args.port, http=http, loop=loop,
-                access_log=False, log_level="warning", lifespan="on")
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        http=http,
+        loop=loop,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
 
 
 # --------------------------------------------------------------------------
@@ -301,7 +331,9 @@ class PhaseResult:
         return s[min(len(s) - 1, int(p / 100 * len(s)))] * 1000
 
 
-async def _http_round_trip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes) -> int:
+async def _http_round_trip(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, req: bytes
+) -> int:
     writer.write(req)
     head = await reader.readuntil(b"\r\n\r\n")
     m = _CL_RE.search(head)
@@ -310,8 +342,14 @@ async def _http_round_trip(reader: asyncio.StreamReader, writer: asyncio.StreamW
     return int(head[9:12])
 
 
-async def run_phase(port: int, phase: str, concurrency: int, warmup: float, duration: float,
-                    keys: Sequence[tuple[str, int]]) -> PhaseResult:
+async def run_phase(
+    port: int,
+    phase: str,
+    concurrency: int,
+    warmup: float,
+    duration: float,
+    keys: Sequence[tuple[str, int]],
+) -> PhaseResult:
     """Hammer the server with ``concurrency`` keep-alive connections."""
     host = f"127.0.0.1:{port}"
     get_reqs = [f"GET /u/{uid}?t={t} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for uid, t in keys]
@@ -323,10 +361,16 @@ async def run_phase(port: int, phase: str, concurrency: int, warmup: float, dura
         if phase == "read":
             return rnd.choice(get_reqs)
         seq += 1
-        body = json.dumps({"tenant_id": seq % TENANTS + 1,
-                           "userName": f"load-{os.getpid()}-{seq}-{rnd.getrandbits(32):08x}@example.com"}).encode()
-        return (f"POST /u HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/scim+json\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+        body = json.dumps(
+            {
+                "tenant_id": seq % TENANTS + 1,
+                "userName": f"load-{os.getpid()}-{seq}-{rnd.getrandbits(32):08x}@example.com",
+            }
+        ).encode()
+        return (
+            f"POST /u HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/scim+json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode() + body
 
     start = time.perf_counter()
     cpu0 = time.process_time()
@@ -409,12 +453,26 @@ class Target:
     schema: str | None
 
 
-def run_variant(t: Target, args: argparse.Namespace, keys: Sequence[tuple[str, int]]) -> dict[str, PhaseResult]:
+def run_variant(
+    t: Target, args: argparse.Namespace, keys: Sequence[tuple[str, int]]
+) -> dict[str, PhaseResult]:
     populate(t.setup_url, t.schema, args.rows)
     port = free_port()
-    cmd = [sys.executable, os.path.abspath(__file__), "serve", "--mode", t.mode,
-           "--url", t.serve_url.render_as_string(hide_password=False), "--schema", t.schema or "",
-           "--port", str(port), "--pool-size", str(args.pool_size)]
+    cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "serve",
+        "--mode",
+        t.mode,
+        "--url",
+        t.serve_url.render_as_string(hide_password=False),
+        "--schema",
+        t.schema or "",
+        "--port",
+        str(port),
+        "--pool-size",
+        str(args.pool_size),
+    ]
     proc = subprocess.Popen(cmd)
     try:
         uid, tenant = keys[0]
@@ -423,9 +481,13 @@ def run_variant(t: Target, args: argparse.Namespace, keys: Sequence[tuple[str, i
         for phase in PHASES:
             with asyncio.Runner(loop_factory=driver_loop_factory()) as runner:
                 out[phase] = r = runner.run(
-                    run_phase(port, phase, args.concurrency, args.warmup, args.duration, keys))
-            print(f"  {t.variant:<18} {phase:<6} {r.rps:9.1f} req/s  p50 {r.pct(50):7.2f} ms  "
-                  f"p99 {r.pct(99):7.2f} ms  errors {r.errors}  driver cpu {r.driver_cpu:4.0%}", flush=True)
+                    run_phase(port, phase, args.concurrency, args.warmup, args.duration, keys)
+                )
+            print(
+                f"  {t.variant:<18} {phase:<6} {r.rps:9.1f} req/s  p50 {r.pct(50):7.2f} ms  "
+                f"p99 {r.pct(99):7.2f} ms  errors {r.errors}  driver cpu {r.driver_cpu:4.0%}",
+                flush=True,
+            )
         return out
     finally:
         proc.terminate()
@@ -443,15 +505,23 @@ def pick(runs: list[PhaseResult], how: str) -> PhaseResult:
 
 
 def report(results: dict[str, dict[str, list[PhaseResult]]], how: str) -> None:
-    print(f"\n== Results ({how} of {max(len(v['read']) for v in results.values())} runs by req/s) ==")
-    hdr = f"{'variant':<18} {'phase':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}   all runs req/s"
+    print(
+        f"\n== Results ({how} of {max(len(v['read']) for v in results.values())} runs by req/s) =="
+    )
+    hdr = (
+        f"{'variant':<18} {'phase':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6}"
+        "   all runs req/s"
+    )
     print(hdr)
     print("-" * len(hdr))
     for variant, phases in results.items():
         for phase in PHASES:
             r = pick(phases[phase], how)
             runs = ", ".join(f"{x.rps:.0f}" for x in phases[phase])
-            print(f"{variant:<18} {phase:<6} {r.rps:9.1f} {r.pct(50):8.2f} {r.pct(99):8.2f} {r.errors:6d}   {runs}")
+            print(
+                f"{variant:<18} {phase:<6} {r.rps:9.1f} {r.pct(50):8.2f} {r.pct(99):8.2f}"
+                f" {r.errors:6d}   {runs}"
+            )
 
     print("\n== Ratios vs the sync variant on the same database (>1 = better than sync) ==")
     hdr = f"{'variant':<18} {'phase':<6} {'req/s x':>8} {'p50 x':>7} {'p99 x':>7}"
@@ -463,8 +533,10 @@ def report(results: dict[str, dict[str, list[PhaseResult]]], how: str) -> None:
             continue
         for phase in PHASES:
             r, b = pick(phases[phase], how), pick(results[base_name][phase], how)
-            print(f"{variant:<18} {phase:<6} {r.rps / b.rps:8.2f} {b.pct(50) / r.pct(50):7.2f} "
-                  f"{b.pct(99) / r.pct(99):7.2f}")
+            print(
+                f"{variant:<18} {phase:<6} {r.rps / b.rps:8.2f} {b.pct(50) / r.pct(50):7.2f} "
+                f"{b.pct(99) / r.pct(99):7.2f}"
+            )
 
 
 def bench(args: argparse.Namespace) -> None:
@@ -476,23 +548,41 @@ def bench(args: argparse.Namespace) -> None:
     for name in wanted:
         backend, mode = VARIANTS[name]
         if backend == "sqlite":
-            serve_url = sqlite_url if mode == "sync" else sqlite_url.set(drivername="sqlite+aiosqlite")
+            serve_url = (
+                sqlite_url if mode == "sync" else sqlite_url.set(drivername="sqlite+aiosqlite")
+            )
             targets.append(Target(name, backend, mode, sqlite_url, serve_url, None))
         elif pg_url:
-            driver = {"sync": "psycopg", "async-psycopg": "psycopg", "async-asyncpg": "asyncpg"}[mode]
-            targets.append(Target(name, backend, "sync" if mode == "sync" else "async",
-                                  pg_url_for(pg_url, "psycopg"), pg_url_for(pg_url, driver), args.pg_schema))
+            driver = {"sync": "psycopg", "async-psycopg": "psycopg", "async-asyncpg": "asyncpg"}[
+                mode
+            ]
+            targets.append(
+                Target(
+                    name,
+                    backend,
+                    "sync" if mode == "sync" else "async",
+                    pg_url_for(pg_url, "psycopg"),
+                    pg_url_for(pg_url, driver),
+                    args.pg_schema,
+                )
+            )
         else:
             print(f"skipping {name}: no --pg-url / SCIMD_BENCH_PG_URL", file=sys.stderr)
 
     http = "httptools" if importlib.util.find_spec("httptools") else "h11"
     loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
-    print(f"python {sys.version.split()[0]}, sqlalchemy {sa.__version__}, uvicorn http={http} loop={loop}, "
-          f"cpus={os.cpu_count()}, rows={args.rows}, concurrency={args.concurrency}, "
-          f"warmup={args.warmup}s, duration={args.duration}s/phase, repeat={args.repeat}", flush=True)
+    print(
+        f"python {sys.version.split()[0]}, sqlalchemy {sa.__version__}, "
+        f"uvicorn http={http} loop={loop}, "
+        f"cpus={os.cpu_count()}, rows={args.rows}, concurrency={args.concurrency}, "
+        f"warmup={args.warmup}s, duration={args.duration}s/phase, repeat={args.repeat}",
+        flush=True,
+    )
 
     keys = row_keys(args.rows)
-    results: dict[str, dict[str, list[PhaseResult]]] = {t.variant: {p: [] for p in PHASES} for t in targets}
+    results: dict[str, dict[str, list[PhaseResult]]] = {
+        t.variant: {p: [] for p in PHASES} for t in targets
+    }
     try:
         # Interleave repeats (all variants, then all again) to spread machine noise.
         for rep in range(args.repeat):
@@ -514,8 +604,10 @@ def bench(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = p.add_subparsers(dest="cmd")
 
     s = sub.add_parser("serve", help="(internal) run one server variant")
@@ -525,14 +617,29 @@ def main(argv: list[str] | None = None) -> None:
     s.add_argument("--port", type=int, required=True)
     s.add_argument("--pool-size", type=int, default=20)
 
-    p.add_argument("--pg-url", help="PostgreSQL URL (default: $SCIMD_BENCH_PG_URL; PG skipped if unset)")
-    p.add_argument("--pg-schema", default=PG_SCHEMA_DEFAULT, help="schema to create/drop (default %(default)s)")
-    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="subset of variants to run")
-    p.add_argument("--duration", type=float, default=8.0, help="measured seconds per phase (default %(default)s)")
+    p.add_argument(
+        "--pg-url", help="PostgreSQL URL (default: $SCIMD_BENCH_PG_URL; PG skipped if unset)"
+    )
+    p.add_argument(
+        "--pg-schema", default=PG_SCHEMA_DEFAULT, help="schema to create/drop (default %(default)s)"
+    )
+    p.add_argument(
+        "--variants", nargs="+", choices=list(VARIANTS), help="subset of variants to run"
+    )
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=8.0,
+        help="measured seconds per phase (default %(default)s)",
+    )
     p.add_argument("--warmup", type=float, default=1.5, help="unmeasured seconds before each phase")
-    p.add_argument("--concurrency", type=int, default=32, help="keep-alive connections (default %(default)s)")
+    p.add_argument(
+        "--concurrency", type=int, default=32, help="keep-alive connections (default %(default)s)"
+    )
     p.add_argument("--rows", type=int, default=10_000, help="rows preloaded per variant")
-    p.add_argument("--pool-size", type=int, default=20, help="SQLAlchemy pool_size (max_overflow = same)")
+    p.add_argument(
+        "--pool-size", type=int, default=20, help="SQLAlchemy pool_size (max_overflow = same)"
+    )
     p.add_argument("--repeat", type=int, default=2, help="runs per variant (default %(default)s)")
     p.add_argument("--pick", choices=["best", "median"], default="best", help="which run to report")
     args = p.parse_args(argv)

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/scimd.db"
+_MIGRATION_LOCK = 0x5C1D  # pg_advisory_xact_lock key serialising schema upgrades
 
 
 def create_store_engine(url: str, *, pool_size: int = 20) -> Engine:
@@ -72,9 +73,13 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Bring the schema to the newest migration; safe to call on every start."""
+    """Bring the schema to the newest migration; safe to call on every start, concurrently."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Several servers may start at once on one database: one migrates,
+            # the others wait for its transaction and then find nothing to do.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
