@@ -8,8 +8,9 @@ group's size; the group gets a new version and lastModified.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
 
 from directory import tables
 from directory.clock import utcnow
@@ -53,7 +54,7 @@ def members_of(
         return {}
     result: dict[str, list[Reference]] = {}
     given = tables.Membership.display
-    shown_as = {
+    shown_as: dict[str, tuple[type[tables.User] | type[tables.Group], ColumnElement[Any]]] = {
         "User": (
             tables.User,
             func.coalesce(given, tables.User.display_name, tables.User.user_name),

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -59,8 +60,8 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def _tenant_info(row: tables.Tenant | object) -> TenantInfo:
-    return TenantInfo(id=row.id, name=row.name, created=as_utc(row.created))  # type: ignore[attr-defined]
+def _tenant_info(row: Any) -> TenantInfo:
+    return TenantInfo(id=row.id, name=row.name, created=as_utc(row.created))
 
 
 def create_tenant(conn: Connection, name: str) -> TenantInfo:

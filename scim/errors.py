@@ -63,8 +63,13 @@ def scim_exception(exc: Exception) -> SCIMException | None:
     if isinstance(exc, directory_errors.DirectoryError):
         return _FROM_DIRECTORY[type(exc)](detail=exc.detail)
     if isinstance(exc, ValidationError):
-        return SCIMException.from_error(Error.from_validation_errors(exc)[0])
+        return validation_exception(exc)
     return None
+
+
+def validation_exception(exc: ValidationError) -> SCIMException:
+    """The SCIM error (scimType included) scim2-models reads from a validation error."""
+    return SCIMException.from_error(Error.from_validation_errors(exc)[0])
 
 
 def error_response(exc: Exception) -> ScimResponse:

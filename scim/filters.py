@@ -71,7 +71,8 @@ def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
     elif not isinstance(value, str):
         value = "" if value is None else str(value)
         if op is Op.eq and value == "":
-            return col.is_(None)
+            absent: ColumnElement[bool] = col.is_(None)
+            return absent
     if isinstance(value, str) and not column.case_exact:
         value = comparison_key(value)
     comparisons: dict[Op, Callable[[], ColumnElement[bool]]] = {
@@ -173,7 +174,8 @@ class _SideTableFilter(FilterVisitor[ColumnElement[bool]]):
         return _compare(self._column(node.attr_path), node.op, node.value)
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
-        return self._column(node.attr_path).column.is_not(None)
+        present: ColumnElement[bool] = self._column(node.attr_path).column.is_not(None)
+        return present
 
     def visit_not(self, node: Not) -> ColumnElement[bool]:
         return not_(self.visit(node.expr))
@@ -270,7 +272,7 @@ GROUP_FILTER = _group_filter()
 def compile_filter(text: str, model: Any, compiler: SqlFilter) -> ColumnElement[bool]:
     """Parse ``text`` as a filter on ``model`` and compile it; 400 invalidFilter if it is bad."""
     try:
-        parsed = ScimFilter[model](text)  # type: ignore[index]
+        parsed = ScimFilter[model](text)
     except (ValueError, TypeError) as exc:
         raise InvalidFilterException(detail=str(exc)) from exc
     return compiler.visit(parsed.ast)

@@ -19,7 +19,7 @@ from scim2_models import (
 )
 from starlette.requests import Request
 
-from scim.errors import UnsupportedMediaTypeError, scim_exception
+from scim.errors import UnsupportedMediaTypeError, validation_exception
 from scim.provider import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 SCIM_PREFIX = "/scim/v2"
@@ -61,9 +61,10 @@ def response_parameters(query: Mapping[str, Any], model: Any) -> ResponseParamet
     """
     wanted = {key: query[key] for key in ("attributes", "excludedAttributes") if query.get(key)}
     try:
-        return ResponseParameters[model].model_validate(wanted)  # type: ignore[no-any-return]
+        parameters: ResponseParameters[Any] = ResponseParameters[model].model_validate(wanted)
     except ValidationError as exc:
-        raise scim_exception(exc) from exc  # type: ignore[misc]
+        raise validation_exception(exc) from exc
+    return parameters
 
 
 def _integer(query: Mapping[str, Any], name: str, default: int) -> int:

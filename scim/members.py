@@ -81,7 +81,7 @@ def split(patch: PatchOp[Any]) -> tuple[MemberChanges, list[PatchOperation[Any]]
             if value:
                 others.append(operation.model_copy(update={"value": value}))
             continue
-        if not _is_members(path):
+        if path is None or not _is_members(path):
             others.append(operation)
             continue
         if len(path.parts) > 1:

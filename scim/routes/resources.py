@@ -143,8 +143,8 @@ class ResourceEndpoints:
         resource = self.render(stored, http.base_url(request))
         body = resource.model_dump(scim_ctx=context, response_parameters=parameters)
         headers = {"ETag": etag(stored.version)}
-        if status == 201:
-            headers["Location"] = resource.meta.location  # type: ignore[union-attr]
+        if status == 201 and resource.meta and resource.meta.location:
+            headers["Location"] = resource.meta.location
         return ScimResponse(body, status_code=status, headers=headers)
 
     # --- endpoints ----------------------------------------------------------------
