@@ -17,7 +17,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from directory import database, tenants
 from directory.errors import DirectoryError
@@ -121,7 +122,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> None:
             return
         tenant = tenants.create_tenant(conn, args.tenant)
         secret, _ = tenants.create_token(conn, tenant.id, description="bootstrap")
-    print(f"Created tenant {tenant.name!r} in {args.database_url}")
+    print(f"Created tenant {tenant.name!r} in {shown_url(args.database_url)}")
     print(f"SCIM base URL: {base}")
     print(f"Bearer token (shown once): {secret}")
 
@@ -186,11 +187,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def shown_url(url: str) -> str:
+    """A database URL as it may be printed: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unreadable URL)"
+
+
+def _one_line(exc: BaseException) -> str:
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).strip().splitlines()
+    return lines[0].strip() if lines else type(cause).__name__
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         args.handler(args)
     except DirectoryError as exc:
         sys.exit(f"scimd: {exc.detail}")
-    except OperationalError as exc:
-        sys.exit(f"scimd: cannot use the database {args.database_url!r}: {exc.orig}")
+    except (SQLAlchemyError, OSError, ImportError) as exc:
+        # An unusable --database-url: unreachable, malformed, an unknown
+        # driver, or a SQLite path that cannot be created.
+        sys.exit(f"scimd: cannot use the database {shown_url(args.database_url)}: {_one_line(exc)}")
