@@ -8,6 +8,7 @@ from scim2_models import PatchOp, Resource
 from sqlalchemy import ColumnElement, Connection
 
 from directory import users
+from directory.errors import VersionMismatch
 from directory.records import StoredUser
 from scim.documents import to_document, user_resource
 from scim.filters import USER_FILTER
@@ -44,6 +45,10 @@ class UserEndpoints(ResourceEndpoints):
         full: bool,
     ) -> StoredUser:
         current = users.get_user(conn, tenant_id, id, for_update=True)
+        if version is not None and current.version != version:
+            # Checked before applying: a stale If-Match fails even when the
+            # PATCH would change nothing.
+            raise VersionMismatch(f"User {id} is at version {current.version}")
         resource = user_resource(current, "")
         if not patch.patch(resource):
             return current

@@ -63,3 +63,15 @@ def test_group_member_change_moves_the_group_etag(scim):
         ),
         412,
     )
+
+
+def test_stale_if_match_fails_even_when_the_patch_changes_nothing(scim):
+    created = scim.post("/Users", json=user(title="same")).json()
+    uid = created["id"]
+    scim.patch(f"/Users/{uid}", json=patch({"op": "replace", "path": "title", "value": "new"}))
+    response = scim.patch(
+        f"/Users/{uid}",
+        json=patch({"op": "replace", "path": "title", "value": "new"}),
+        headers={"If-Match": 'W/"1"'},
+    )
+    assert_scim_error(response, 412)
