@@ -15,8 +15,9 @@ from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, 
 
 from directory import memberships, tables
 from directory.clock import as_utc, utcnow
-from directory.errors import InvalidValue, NotFound, VersionMismatch
-from directory.records import StoredGroup, comparison_key
+from directory.errors import NotFound, VersionMismatch
+from directory.records import StoredGroup
+from directory.values import NAME_LENGTH, bounded_text, comparison_key
 
 _GROUP_COLUMNS = (
     tables.Group.id,
@@ -28,13 +29,14 @@ _GROUP_COLUMNS = (
 
 
 def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
-    display_name = document.get("displayName")
-    if not isinstance(display_name, str) or not display_name.strip():
-        raise InvalidValue("displayName is required and must be a non-empty string")
+    display_name = bounded_text(
+        "displayName", document.get("displayName"), NAME_LENGTH, required=True
+    )
+    assert display_name is not None
     return {
         "display_name": display_name,
         "display_name_key": comparison_key(display_name),
-        "external_id": document.get("externalId"),
+        "external_id": bounded_text("externalId", document.get("externalId"), NAME_LENGTH),
     }
 
 
@@ -48,18 +50,21 @@ def create_group(
     columns = _indexed_columns(document)
     group_id = str(uuid.uuid4())
     now = utcnow()
-    conn.execute(
-        insert(tables.Group).values(
-            tenant_id=tenant_id,
-            id=group_id,
-            created=now,
-            last_modified=now,
-            version=1,
-            document=document,
-            **columns,
+    # A savepoint: an invalid member leaves no memberless group behind, even
+    # for a caller (a /Bulk request) that goes on with its transaction.
+    with conn.begin_nested():
+        conn.execute(
+            insert(tables.Group).values(
+                tenant_id=tenant_id,
+                id=group_id,
+                created=now,
+                last_modified=now,
+                version=1,
+                document=document,
+                **columns,
+            )
         )
-    )
-    memberships.add_members(conn, tenant_id, group_id, members or {})
+        memberships.add_members(conn, tenant_id, group_id, members or {})
     return get_group(conn, tenant_id, group_id)
 
 

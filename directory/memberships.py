@@ -16,6 +16,7 @@ from directory import tables
 from directory.clock import utcnow
 from directory.errors import InvalidValue
 from directory.records import Reference
+from directory.values import NAME_LENGTH, bounded_text
 
 # A membership row names its member's type; these are the two SCIM knows.
 MEMBER_TYPES = ("User", "Group")
@@ -124,7 +125,7 @@ def add_members(
             "group_id": group_id,
             "member_id": member,
             "member_type": kind,
-            "display": members[member],
+            "display": bounded_text("members.display", members[member], NAME_LENGTH),
         }
         for member, kind in sorted(types.items())
         if member not in present

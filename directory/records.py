@@ -5,20 +5,9 @@ Plain data, so that the protocol layers can render them without knowing SQL.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-
-
-def comparison_key(value: str) -> str:
-    """The form a case-insensitive string is stored and compared in.
-
-    NFC, then lower case, then NFC again (lower-casing can denormalize). It is
-    the same key scim2-models compares ``caseExact: false`` strings with, so a
-    SQL comparison on the stored key agrees with the RFC's semantics.
-    """
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
 
 
 @dataclass(frozen=True)

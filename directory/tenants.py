@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from directory import tables
 from directory.clock import as_utc, utcnow
 from directory.errors import Conflict, InvalidValue, NotFound
+from directory.values import TENANT_NAME_LENGTH, bounded_text
 
 TOKEN_PREFIX = "scimd_"
 SCOPES = frozenset({"scim"})
@@ -64,10 +65,14 @@ def _tenant_info(row: Any) -> TenantInfo:
     return TenantInfo(id=row.id, name=row.name, created=as_utc(row.created))
 
 
+def _tenant_name(name: str) -> str:
+    checked = bounded_text("tenant name", name.strip(), TENANT_NAME_LENGTH, required=True)
+    assert checked is not None
+    return checked
+
+
 def create_tenant(conn: Connection, name: str) -> TenantInfo:
-    name = name.strip()
-    if not name:
-        raise InvalidValue("a tenant needs a name")
+    name = _tenant_name(name)
     try:
         with conn.begin_nested():
             created = utcnow()
@@ -88,6 +93,7 @@ def get_tenant(conn: Connection, name: str) -> TenantInfo:
 
 def ensure_tenant(conn: Connection, name: str) -> TenantInfo:
     """Return the tenant of that name, creating it if it does not exist yet."""
+    name = _tenant_name(name)
     try:
         return get_tenant(conn, name)
     except NotFound:
@@ -129,6 +135,11 @@ def create_token(
     unknown = set(scopes) - SCOPES
     if unknown or not scopes:
         raise InvalidValue(f"unknown scopes {sorted(unknown)}; known: {sorted(SCOPES)}")
+    tenant_name = conn.execute(
+        select(tables.Tenant.name).where(tables.Tenant.id == tenant_id)
+    ).scalar_one_or_none()
+    if tenant_name is None:
+        raise NotFound(f"no tenant with id {tenant_id}")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     created = utcnow()
     token_id = conn.execute(
@@ -142,9 +153,6 @@ def create_token(
             created=created,
         )
         .returning(tables.ApiToken.id)
-    ).scalar_one()
-    tenant_name = conn.execute(
-        select(tables.Tenant.name).where(tables.Tenant.id == tenant_id)
     ).scalar_one()
     info = TokenInfo(
         id=token_id,

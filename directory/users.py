@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 
 from directory import memberships, tables
 from directory.clock import as_utc, utcnow
-from directory.errors import Conflict, InvalidValue, NotFound, VersionMismatch
-from directory.records import StoredUser, comparison_key
+from directory.errors import Conflict, NotFound, VersionMismatch
+from directory.records import StoredUser
+from directory.values import EMAIL_LENGTH, NAME_LENGTH, bounded_text, comparison_key
 
 _USER_COLUMNS = (
     tables.User.id,
@@ -28,15 +29,14 @@ _USER_COLUMNS = (
 
 def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
     """The columns derived from a user document: one place decides them."""
-    user_name = document.get("userName")
-    if not isinstance(user_name, str) or not user_name.strip():
-        raise InvalidValue("userName is required and must be a non-empty string")
-    display_name = document.get("displayName")
+    user_name = bounded_text("userName", document.get("userName"), NAME_LENGTH, required=True)
+    assert user_name is not None
+    display_name = bounded_text("displayName", document.get("displayName"), NAME_LENGTH)
     active = document.get("active")
     return {
         "user_name": user_name,
         "user_name_key": comparison_key(user_name),
-        "external_id": document.get("externalId"),
+        "external_id": bounded_text("externalId", document.get("externalId"), NAME_LENGTH),
         "display_name": display_name,
         "display_name_key": comparison_key(display_name) if display_name else None,
         "active": True if active is None else bool(active),
@@ -44,19 +44,25 @@ def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def _email_rows(tenant_id: int, user_id: str, document: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        {
-            "tenant_id": tenant_id,
-            "user_id": user_id,
-            "position": position,
-            "value": email["value"],
-            "value_key": comparison_key(email["value"]),
-            "type": email.get("type"),
-            "primary": bool(email.get("primary")),
-        }
-        for position, email in enumerate(document.get("emails") or [])
-        if isinstance(email, dict) and isinstance(email.get("value"), str)
-    ]
+    rows = []
+    for position, email in enumerate(document.get("emails") or []):
+        value = email.get("value") if isinstance(email, dict) else None
+        if value is None:
+            continue
+        value = bounded_text("emails.value", value, EMAIL_LENGTH)
+        assert value is not None
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "user_id": user_id,
+                "position": position,
+                "value": value,
+                "value_key": comparison_key(value),
+                "type": bounded_text("emails.type", email.get("type"), 64),
+                "primary": bool(email.get("primary")),
+            }
+        )
+    return rows
 
 
 def _write_emails(conn: Connection, tenant_id: int, user_id: str, document: dict[str, Any]) -> None:
