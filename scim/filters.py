@@ -41,7 +41,7 @@ from sqlalchemy import (
 
 from directory import tables
 from directory.clock import as_utc
-from directory.records import comparison_key
+from directory.values import comparison_key
 
 Op = CompareOperator
 CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:user"
