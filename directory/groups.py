@@ -11,11 +11,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 
 from directory import memberships, tables
 from directory.clock import as_utc, utcnow
 from directory.errors import NotFound, VersionMismatch
+from directory.paging import count_and_page
 from directory.records import StoredGroup
 from directory.values import NAME_LENGTH, bounded_text, comparison_key
 
@@ -168,26 +169,14 @@ def query_groups(
     with_members: bool = True,
 ) -> tuple[int, list[StoredGroup]]:
     """One page of the groups matching ``where``, and how many match in all."""
-    conditions = [tables.Group.tenant_id == tenant_id]
-    if where is not None:
-        conditions.append(where)
-    total = conn.execute(
-        select(func.count()).select_from(tables.Group).where(*conditions)
-    ).scalar_one()
-    groups: list[StoredGroup] = []
-    if limit > 0:
-        rows = conn.execute(
-            select(*_GROUP_COLUMNS)
-            .where(*conditions)
-            .order_by(tables.Group.id)
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        groups = [_stored(row) for row in rows]
-        if with_members:
-            members = memberships.members_of(conn, tenant_id, [group.id for group in groups])
-            for group in groups:
-                group.members = members.get(group.id, [])
+    total, rows = count_and_page(
+        conn, tables.Group, _GROUP_COLUMNS, tenant_id, where, offset=offset, limit=limit
+    )
+    groups = [_stored(row) for row in rows]
+    if with_members:
+        members = memberships.members_of(conn, tenant_id, [group.id for group in groups])
+        for group in groups:
+            group.members = members.get(group.id, [])
     return total, groups
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from directory import memberships, tables
 from directory.clock import as_utc, utcnow
 from directory.errors import Conflict, NotFound, VersionMismatch
+from directory.paging import count_and_page
 from directory.records import StoredUser
 from directory.values import EMAIL_LENGTH, NAME_LENGTH, bounded_text, comparison_key
 
@@ -198,25 +199,13 @@ def query_users(
     limit: int,
 ) -> tuple[int, list[StoredUser]]:
     """One page of the users matching ``where``, and how many match in all."""
-    conditions = [tables.User.tenant_id == tenant_id]
-    if where is not None:
-        conditions.append(where)
-    total = conn.execute(
-        select(func.count()).select_from(tables.User).where(*conditions)
-    ).scalar_one()
-    users: list[StoredUser] = []
-    if limit > 0:
-        rows = conn.execute(
-            select(*_USER_COLUMNS)
-            .where(*conditions)
-            .order_by(tables.User.id)
-            .offset(offset)
-            .limit(limit)
-        ).all()
-        users = [_stored(row) for row in rows]
-        groups_by_member = memberships.groups_of(conn, tenant_id, [user.id for user in users])
-        for user in users:
-            user.groups = groups_by_member.get(user.id, [])
+    total, rows = count_and_page(
+        conn, tables.User, _USER_COLUMNS, tenant_id, where, offset=offset, limit=limit
+    )
+    users = [_stored(row) for row in rows]
+    groups_by_member = memberships.groups_of(conn, tenant_id, [user.id for user in users])
+    for user in users:
+        user.groups = groups_by_member.get(user.id, [])
     return total, users
 
 

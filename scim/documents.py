@@ -54,23 +54,26 @@ def _reference(base_url: str, ref: Reference) -> dict[str, Any]:
     return entry
 
 
-def user_resource(stored: StoredUser, base_url: str) -> Resource[Any]:
-    payload = dict(stored.document)
+def _resource(
+    model: Any,
+    kind: str,
+    stored: StoredUser | StoredGroup,
+    base_url: str,
+    derived: dict[str, list[dict[str, Any]]],
+) -> Resource[Any]:
+    """A stored document with what the directory derives: id, meta, groups or members."""
+    payload = {**stored.document, **{key: value for key, value in derived.items() if value}}
     payload["id"] = stored.id
-    payload["meta"] = _meta("User", stored, f"{base_url}/Users/{stored.id}")
-    if stored.groups:
-        payload["groups"] = [
-            {**_reference(base_url, group), "type": "direct"} for group in stored.groups
-        ]
-    resource: Resource[Any] = UserModel.model_validate(payload)
+    payload["meta"] = _meta(kind, stored, f"{base_url}/{kind}s/{stored.id}")
+    resource: Resource[Any] = model.model_validate(payload)
     return resource
+
+
+def user_resource(stored: StoredUser, base_url: str) -> Resource[Any]:
+    groups = [{**_reference(base_url, group), "type": "direct"} for group in stored.groups]
+    return _resource(UserModel, "User", stored, base_url, {"groups": groups})
 
 
 def group_resource(stored: StoredGroup, base_url: str) -> Resource[Any]:
-    payload = dict(stored.document)
-    payload["id"] = stored.id
-    payload["meta"] = _meta("Group", stored, f"{base_url}/Groups/{stored.id}")
-    if stored.members:
-        payload["members"] = [_reference(base_url, member) for member in stored.members]
-    resource: Resource[Any] = GroupModel.model_validate(payload)
-    return resource
+    members = [_reference(base_url, member) for member in stored.members]
+    return _resource(GroupModel, "Group", stored, base_url, {"members": members})

@@ -97,7 +97,18 @@ def _json_column(document: Any, path: tuple[str, ...]) -> Column:
     return Column(func.lower(document[path].as_string()), case_exact=False)
 
 
-class SqlFilter(FilterVisitor[ColumnElement[bool]]):
+class _BooleanLogic(FilterVisitor[ColumnElement[bool]]):
+    """``not``, ``and`` and ``or``: the same SQL whatever the comparisons below them."""
+
+    def visit_not(self, node: Not) -> ColumnElement[bool]:
+        return not_(self.visit(node.expr))
+
+    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
+        terms = [self.visit(term) for term in node.terms]
+        return and_(*terms) if node.op is LogicalOperator.and_ else or_(*terms)
+
+
+class SqlFilter(_BooleanLogic):
     """Compile one resource type's filter tree to a WHERE clause."""
 
     def __init__(
@@ -142,13 +153,6 @@ class SqlFilter(FilterVisitor[ColumnElement[bool]]):
         col = self._column(node.attr_path).column
         return and_(col.is_not(None), col != literal(""))
 
-    def visit_not(self, node: Not) -> ColumnElement[bool]:
-        return not_(self.visit(node.expr))
-
-    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
-        terms = [self.visit(term) for term in node.terms]
-        return and_(*terms) if node.op is LogicalOperator.and_ else or_(*terms)
-
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         attr, _sub, uri = self._name(node.attr_path)
         if uri is None and attr in self.side_tables:
@@ -158,7 +162,7 @@ class SqlFilter(FilterVisitor[ColumnElement[bool]]):
         )
 
 
-class _SideTableFilter(FilterVisitor[ColumnElement[bool]]):
+class _SideTableFilter(_BooleanLogic):
     """A filter over the rows of a side table (emails, members), inside an EXISTS."""
 
     def __init__(self, columns: dict[str, Column]) -> None:
@@ -176,13 +180,6 @@ class _SideTableFilter(FilterVisitor[ColumnElement[bool]]):
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         present: ColumnElement[bool] = self._column(node.attr_path).column.is_not(None)
         return present
-
-    def visit_not(self, node: Not) -> ColumnElement[bool]:
-        return not_(self.visit(node.expr))
-
-    def visit_logical_expr(self, node: LogicalExpr) -> ColumnElement[bool]:
-        terms = [self.visit(term) for term in node.terms]
-        return and_(*terms) if node.op is LogicalOperator.and_ else or_(*terms)
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         raise InvalidFilterException(detail="nested value filters are not allowed")
