@@ -11,12 +11,12 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
-from directory import memberships, tables
+from directory import memberships, paging, tables
 from directory.clock import as_utc, utcnow
 from directory.errors import NotFound, VersionMismatch
-from directory.paging import count_and_page
+from directory.paging import Page, PageRequest
 from directory.records import StoredGroup
 from directory.values import NAME_LENGTH, bounded_text, comparison_key
 
@@ -160,24 +160,16 @@ def delete_group(
 
 
 def query_groups(
-    conn: Connection,
-    tenant_id: int,
-    where: ColumnElement[bool] | None,
-    *,
-    offset: int,
-    limit: int,
-    with_members: bool = True,
-) -> tuple[int, list[StoredGroup]]:
-    """One page of the groups matching ``where``, and how many match in all."""
-    total, rows = count_and_page(
-        conn, tables.Group, _GROUP_COLUMNS, tenant_id, where, offset=offset, limit=limit
-    )
-    groups = [_stored(row) for row in rows]
+    conn: Connection, tenant_id: int, request: PageRequest, *, with_members: bool = True
+) -> tuple[Page, list[StoredGroup]]:
+    """The page of groups ``request`` asks for, with their members unless told otherwise."""
+    found = paging.page(conn, tables.Group, _GROUP_COLUMNS, tenant_id, request)
+    groups = [_stored(row) for row in found.rows]
     if with_members:
         members = memberships.members_of(conn, tenant_id, [group.id for group in groups])
         for group in groups:
             group.members = members.get(group.id, [])
-    return total, groups
+    return found, groups
 
 
 def _stored(row: Any) -> StoredGroup:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from directory import memberships, tables
+from directory import memberships, paging, tables
 from directory.clock import as_utc, utcnow
 from directory.errors import Conflict, NotFound, VersionMismatch
-from directory.paging import count_and_page
+from directory.paging import Page, PageRequest
 from directory.records import StoredUser
 from directory.values import EMAIL_LENGTH, NAME_LENGTH, bounded_text, comparison_key
 
@@ -191,22 +191,15 @@ def delete_user(
 
 
 def query_users(
-    conn: Connection,
-    tenant_id: int,
-    where: ColumnElement[bool] | None,
-    *,
-    offset: int,
-    limit: int,
-) -> tuple[int, list[StoredUser]]:
-    """One page of the users matching ``where``, and how many match in all."""
-    total, rows = count_and_page(
-        conn, tables.User, _USER_COLUMNS, tenant_id, where, offset=offset, limit=limit
-    )
-    users = [_stored(row) for row in rows]
+    conn: Connection, tenant_id: int, request: PageRequest
+) -> tuple[Page, list[StoredUser]]:
+    """The page of users ``request`` asks for, with the groups each is in."""
+    found = paging.page(conn, tables.User, _USER_COLUMNS, tenant_id, request)
+    users = [_stored(row) for row in found.rows]
     groups_by_member = memberships.groups_of(conn, tenant_id, [user.id for user in users])
     for user in users:
         user.groups = groups_by_member.get(user.id, [])
-    return total, users
+    return found, users
 
 
 def _stored(row: Any) -> StoredUser:

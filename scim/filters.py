@@ -1,26 +1,31 @@
-"""SCIM filters (RFC 7644 §3.4.2.2) compiled to SQL, never evaluated over rows in Python.
+"""SCIM filters (RFC 7644 §3.4.2.2) and sort keys compiled to SQL, never evaluated in Python.
 
 scim2-models parses and checks the filter; ``SqlFilter`` walks its tree and
-emits a SQLAlchemy expression over the directory's tables. Indexed attributes
-compare their columns (case-insensitive ones through their comparison key),
-emails and members go through their side tables with EXISTS, and other
-single-valued attributes go through the dialect's JSON functions.
+emits a SQLAlchemy expression over the directory's tables:
+
+- indexed attributes compare their columns (case-insensitive ones through
+  their stored comparison key);
+- emails, a user's groups and a group's members go through their side tables
+  with ``EXISTS``;
+- any other attribute is read from the stored document with the dialect's JSON
+  functions (``json_extract``/``json_each`` on SQLite, ``#>>``/
+  ``jsonb_array_elements`` on PostgreSQL), typed and case-folded as its schema
+  says (scim2-models' attribute bindings).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scim2_models import InvalidFilterException, ScimFilter
+from scim2_models import InvalidFilterException, InvalidValueException, Path, ScimFilter
 from scim2_models.path import FilterVisitor
 from scim2_models.path.expressions import (
     AttrPath,
     CompareOperator,
     Comparison,
-    FilterNode,
     LogicalExpr,
     LogicalOperator,
     Not,
@@ -28,11 +33,16 @@ from scim2_models.path.expressions import (
     ValuePath,
 )
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
+    Float,
     and_,
+    case,
+    cast,
     exists,
     func,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -42,59 +52,95 @@ from sqlalchemy import (
 from directory import tables
 from directory.clock import as_utc
 from directory.values import comparison_key
+from scim.provider import GroupModel, UserModel
 
 Op = CompareOperator
-CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:user"
-CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:group"
 
 
 @dataclass(frozen=True)
 class Column:
-    """How one attribute maps to SQL: its column and how its values compare."""
+    """How one attribute maps to SQL: its expression and how its values compare."""
 
-    column: Any
-    kind: str = "string"  # string | bool | datetime
-    case_exact: bool = False  # when False, `column` holds comparison keys
+    expr: Any
+    kind: str = "string"  # string | bool | datetime | datetime_text | int | float
+    case_exact: bool = False  # when False, `expr` yields comparison keys (lower case)
 
 
-def _compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
-    col = column.column
+@dataclass(frozen=True)
+class SideTable:
+    """A multi-valued attribute kept in rows of its own, matched to its owner."""
+
+    table: Any
+    owner_match: ColumnElement[bool]
+    columns: dict[str, Column]  # by lower-cased sub-attribute name; "value" is the default
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    """What the compiler knows of one resource type's storage."""
+
+    model: Any
+    core_schema: str  # lower-cased
+    columns: dict[str, Column]  # "attr" or "attr.sub", lower-cased
+    side_tables: dict[str, SideTable] = field(default_factory=dict)
+    table: Any = None  # the table whose ``document`` column holds the JSON
+
+    @property
+    def document(self) -> Any:
+        return self.table.document
+
+
+def _typed(value: Any, column: Column) -> Any:
+    """A filter literal as the type the column compares (RFC 7644 §3.4.2.2)."""
     if column.kind == "bool":
-        if not isinstance(value, bool) or op not in (Op.eq, Op.ne):
-            raise InvalidFilterException(detail=f"{op} {value!r} does not apply to a boolean")
-        return and_(col.is_not(None), col == value if op is Op.eq else col != value)
-    if column.kind == "datetime":
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # IdPs quote booleans too
+        if not isinstance(value, bool):
+            raise InvalidFilterException(detail=f"{value!r} is not a boolean")
+        return value
+    if column.kind in ("datetime", "datetime_text"):
         try:
-            value = as_utc(datetime.fromisoformat(str(value)))
+            moment = as_utc(datetime.fromisoformat(str(value)))
         except ValueError as exc:
             raise InvalidFilterException(detail=f"{value!r} is not a dateTime") from exc
-    elif not isinstance(value, str):
-        value = "" if value is None else str(value)
-        if op is Op.eq and value == "":
-            absent: ColumnElement[bool] = col.is_(None)
-            return absent
-    if isinstance(value, str) and not column.case_exact:
-        value = comparison_key(value)
-    comparisons: dict[Op, Callable[[], ColumnElement[bool]]] = {
-        Op.eq: lambda: col == value,
-        Op.ne: lambda: col != value,
-        Op.co: lambda: col.contains(value, autoescape=True),
-        Op.sw: lambda: col.startswith(value, autoescape=True),
-        Op.ew: lambda: col.endswith(value, autoescape=True),
-        Op.gt: lambda: col > value,
-        Op.ge: lambda: col >= value,
-        Op.lt: lambda: col < value,
-        Op.le: lambda: col <= value,
-    }
+        # A dateTime inside the JSON document is text: compare its UTC ISO form.
+        return moment if column.kind == "datetime" else moment.isoformat().replace("+00:00", "Z")
+    if column.kind in ("int", "float"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidFilterException(detail=f"{value!r} is not a number")
+        return value
+    if not isinstance(value, str):
+        raise InvalidFilterException(detail=f"{value!r} is not a string")
+    return value if column.case_exact else comparison_key(value)
+
+
+def compare(column: Column, op: Op, value: Any) -> ColumnElement[bool]:
+    """``column op value``, two-valued: a missing attribute matches only ``ne``."""
+    expr = column.expr
+    if value is None:  # `attr eq null` means "not present"
+        if op in (Op.eq, Op.ne):
+            return expr.is_(None) if op is Op.eq else expr.is_not(None)  # type: ignore[no-any-return]
+        raise InvalidFilterException(detail=f"{op} null is not a comparison")
+    value = _typed(value, column)
+    if column.kind == "bool" and op not in (Op.eq, Op.ne):
+        raise InvalidFilterException(detail=f"{op} does not apply to a boolean")
+    if op in (Op.co, Op.sw, Op.ew) and column.kind != "string":
+        raise InvalidFilterException(detail=f"{op} applies to strings only")
     if op is Op.ne:
-        return or_(col.is_(None), col != value)
-    # `col IS NOT NULL AND ...` keeps the result two-valued, so `not (...)`
-    # matches resources that lack the attribute, as RFC 7644 reads it.
-    return and_(col.is_not(None), comparisons[op]())
-
-
-def _json_column(document: Any, path: tuple[str, ...]) -> Column:
-    return Column(func.lower(document[path].as_string()), case_exact=False)
+        return or_(expr.is_(None), expr != value)
+    comparisons: dict[Op, Callable[[], ColumnElement[bool]]] = {
+        Op.eq: lambda: expr == value,
+        Op.co: lambda: expr.contains(value, autoescape=True),
+        Op.sw: lambda: expr.startswith(value, autoescape=True),
+        Op.ew: lambda: expr.endswith(value, autoescape=True),
+        Op.gt: lambda: expr > value,
+        Op.ge: lambda: expr >= value,
+        Op.lt: lambda: expr < value,
+        Op.le: lambda: expr <= value,
+    }
+    # `expr IS NOT NULL AND ...` keeps the result two-valued, so that
+    # `not (...)` matches resources lacking the attribute, as RFC 7644 reads it.
+    return and_(expr.is_not(None), comparisons[op]())
 
 
 class _BooleanLogic(FilterVisitor[ColumnElement[bool]]):
@@ -108,168 +154,331 @@ class _BooleanLogic(FilterVisitor[ColumnElement[bool]]):
         return and_(*terms) if node.op is LogicalOperator.and_ else or_(*terms)
 
 
-class SqlFilter(_BooleanLogic):
-    """Compile one resource type's filter tree to a WHERE clause."""
+class _ElementFilter(_BooleanLogic):
+    """A filter over the elements of one multi-valued attribute, inside an EXISTS."""
 
-    def __init__(
-        self,
-        core_schema: str,
-        columns: dict[str, Column],
-        side_tables: dict[str, Callable[[FilterNode | None, str | None], ColumnElement[bool]]],
-        document: Any,
-    ) -> None:
-        self.core_schema = core_schema
-        self.columns = columns
-        self.side_tables = side_tables
-        self.document = document
-
-    def _name(self, attr_path: AttrPath) -> tuple[str, str | None, str | None]:
-        uri = attr_path.uri.lower() if attr_path.uri else None
-        if uri == self.core_schema:
-            uri = None
-        return attr_path.attr.lower(), (attr_path.sub_attr or "").lower() or None, uri
+    def __init__(self, column_of: Callable[[str], Column]) -> None:
+        self.column_of = column_of
 
     def _column(self, attr_path: AttrPath) -> Column:
-        attr, sub, uri = self._name(attr_path)
-        key = attr if sub is None else f"{attr}.{sub}"
-        if uri is None and key in self.columns:
-            return self.columns[key]
-        # Any other single-valued attribute: read from the document as JSON.
-        path = (attr_path.attr,) if sub is None else (attr_path.attr, attr_path.sub_attr or "")
-        if uri is not None:
-            path = (attr_path.uri or "", *path)
-        return _json_column(self.document, path)
+        # In `emails[type eq "work"]`, `type` is the element's sub-attribute.
+        return self.column_of(attr_path.sub_attr or attr_path.attr)
 
     def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
-        attr, sub, uri = self._name(node.attr_path)
-        if uri is None and attr in self.side_tables:
-            return self.side_tables[attr](node, sub)
-        return _compare(self._column(node.attr_path), node.op, node.value)
+        return compare(self._column(node.attr_path), node.op, node.value)
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
-        attr, sub, uri = self._name(node.attr_path)
-        if uri is None and attr in self.side_tables:
-            return self.side_tables[attr](None, sub)
-        col = self._column(node.attr_path).column
-        return and_(col.is_not(None), col != literal(""))
+        return self._column(node.attr_path).expr.is_not(None)  # type: ignore[no-any-return]
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
-        attr, _sub, uri = self._name(node.attr_path)
-        if uri is None and attr in self.side_tables:
-            return self.side_tables[attr](node.val_filter, None)
-        raise InvalidFilterException(
-            detail=f"filtering on the values of {node.attr_path.attr!r} is not supported"
-        )
+        raise InvalidFilterException(detail="value filters cannot be nested")
 
 
-class _SideTableFilter(_BooleanLogic):
-    """A filter over the rows of a side table (emails, members), inside an EXISTS."""
+@dataclass(frozen=True)
+class _Json:
+    """Where an attribute lives in the stored document, and how its values compare."""
 
-    def __init__(self, columns: dict[str, Column]) -> None:
-        self.columns = columns
-
-    def _column(self, attr_path: AttrPath) -> Column:
-        name = (attr_path.sub_attr or attr_path.attr).lower()
-        if name not in self.columns:
-            raise InvalidFilterException(detail=f"filtering on {name!r} here is not supported")
-        return self.columns[name]
-
-    def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
-        return _compare(self._column(node.attr_path), node.op, node.value)
-
-    def visit_present(self, node: Present) -> ColumnElement[bool]:
-        present: ColumnElement[bool] = self._column(node.attr_path).column.is_not(None)
-        return present
-
-    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
-        raise InvalidFilterException(detail="nested value filters are not allowed")
+    attribute: str  # the attribute as path text, URN included for an extension
+    path: tuple[str, ...]  # canonical JSON keys to the value (to the array if multi-valued)
+    sub: str | None  # for a multi-valued attribute: the sub-attribute compared
+    multi_valued: bool
+    kind: str
+    case_exact: bool
 
 
-def _side_table(
-    table: Any,
-    owner_match: ColumnElement[bool],
-    columns: dict[str, Column],
-) -> Callable[[FilterNode | None, str | None], ColumnElement[bool]]:
-    """A side-table attribute: `attr op v`, `attr.sub op v`, `attr pr` and `attr[filter]`."""
-    rows = _SideTableFilter(columns)
-
-    def build(node: FilterNode | None, sub: str | None) -> ColumnElement[bool]:
-        if node is None:
-            condition: ColumnElement[bool] = true()
-        elif isinstance(node, Comparison) and node.attr_path.sub_attr is None and sub is None:
-            # `emails eq "x"` compares the value sub-attribute (RFC 7644 §3.4.2.2)
-            condition = _compare(columns["value"], node.op, node.value)
-        else:
-            condition = rows.visit(node)
-        return exists(
-            select(literal(1))
-            .select_from(table)
-            .where(owner_match, condition)
-            .correlate_except(table)
-        )
-
-    return build
+_KINDS = {bool: "bool", datetime: "datetime_text", int: "int", float: "float"}
 
 
-def _user_filter() -> SqlFilter:
-    user = tables.User
-    email = tables.UserEmail
-    columns = {
-        "id": Column(user.id, case_exact=True),
-        "username": Column(user.user_name_key),
-        "externalid": Column(user.external_id, case_exact=True),
-        "displayname": Column(user.display_name_key),
-        "active": Column(user.active, kind="bool"),
-        "meta.created": Column(user.created, kind="datetime"),
-        "meta.lastmodified": Column(user.last_modified, kind="datetime"),
-    }
-    emails = _side_table(
-        email,
-        and_(email.tenant_id == user.tenant_id, email.user_id == user.id),
-        {
-            "value": Column(email.value_key),
-            "type": Column(func.lower(email.type)),
-            "primary": Column(email.primary, kind="bool"),
-        },
+def _path_text(attr_path: AttrPath) -> str:
+    name = (
+        attr_path.attr if attr_path.sub_attr is None else f"{attr_path.attr}.{attr_path.sub_attr}"
     )
-    member = tables.Membership
-    groups = _side_table(
-        member,
-        and_(member.tenant_id == user.tenant_id, member.member_id == user.id),
-        {"value": Column(member.group_id, case_exact=True)},
-    )
-    return SqlFilter(CORE_USER, columns, {"emails": emails, "groups": groups}, user.document)
+    return f"{attr_path.uri}:{name}" if attr_path.uri else name
 
 
-def _group_filter() -> SqlFilter:
-    group = tables.Group
-    member = tables.Membership
-    columns = {
-        "id": Column(group.id, case_exact=True),
-        "displayname": Column(group.display_name_key),
-        "externalid": Column(group.external_id, case_exact=True),
-        "meta.created": Column(group.created, kind="datetime"),
-        "meta.lastmodified": Column(group.last_modified, kind="datetime"),
-    }
-    members = _side_table(
-        member,
-        and_(member.tenant_id == group.tenant_id, member.group_id == group.id),
-        {
-            "value": Column(member.member_id, case_exact=True),
-            "type": Column(func.lower(member.member_type)),
-        },
-    )
-    return SqlFilter(CORE_GROUP, columns, {"members": members}, group.document)
-
-
-USER_FILTER = _user_filter()
-GROUP_FILTER = _group_filter()
-
-
-def compile_filter(text: str, model: Any, compiler: SqlFilter) -> ColumnElement[bool]:
-    """Parse ``text`` as a filter on ``model`` and compile it; 400 invalidFilter if it is bad."""
+def _json_location(spec: ResourceSpec, text: str) -> _Json:
+    """Resolve an attribute through the model (scim2-models) to its canonical JSON keys."""
     try:
-        parsed = ScimFilter[model](text)
+        binding = Path[spec.model](text).resolve()  # type: ignore[name-defined]
     except (ValueError, TypeError) as exc:
         raise InvalidFilterException(detail=str(exc)) from exc
-    return compiler.visit(parsed.ast)
+    if binding is None:
+        raise InvalidFilterException(detail=f"unknown attribute {text!r}")
+    schema, _, names = str(binding.urn).rpartition(":")
+    head, _, sub = names.partition(".")
+    core = schema.lower() == spec.core_schema
+    path = (head,) if core else (schema, head)
+    leaf = binding.sub_field_type if binding.sub_field_name else binding.field_type
+    multi = bool(binding.is_multivalued)
+    return _Json(
+        attribute=head if core else f"{schema}:{head}",
+        path=path if multi or not sub else (*path, sub),
+        sub=(sub or None) if multi else None,
+        multi_valued=multi,
+        kind=_KINDS.get(leaf, "string") if isinstance(leaf, type) else "string",
+        case_exact=bool(binding.case_exact),
+    )
+
+
+def _json_column(raw: Any, kind: str, case_exact: bool) -> Column:
+    """A JSON value read with SQLAlchemy's typed JSON accessors (both dialects)."""
+    if kind == "bool":
+        value = raw.as_boolean()
+    elif kind == "int":
+        value = raw.as_integer()
+    elif kind == "float":
+        value = raw.as_float()
+    elif case_exact or kind != "string":
+        value = raw.as_string()
+    else:
+        value = func.lower(raw.as_string())
+    return Column(value, kind=kind, case_exact=case_exact)
+
+
+def _element_column(element: Any, name: str, kind: str, case_exact: bool, dialect: str) -> Column:
+    """One sub-attribute of a JSON array element from ``json_each``/``jsonb_array_elements``."""
+    if dialect == "postgresql":
+        text_value = element.op("->>")(name)
+        if kind == "bool":
+            return Column(cast(text_value, Boolean), kind="bool")
+    else:
+        # json_extract gives SQL values: 1/0 for booleans, which compare to True/False.
+        text_value = func.json_extract(element, f'$."{name}"')
+        if kind == "bool":
+            return Column(text_value, kind="bool")
+    if kind in ("int", "float"):
+        return Column(cast(text_value, Float), kind=kind)
+    folded = text_value if case_exact or kind != "string" else func.lower(text_value)
+    return Column(folded, kind=kind, case_exact=case_exact)
+
+
+class SqlFilter(_BooleanLogic):
+    """Compile one resource type's filter tree to a WHERE clause for one SQL dialect."""
+
+    def __init__(self, spec: ResourceSpec, dialect: str) -> None:
+        self.spec = spec
+        self.dialect = dialect
+
+    def _indexed(self, attr_path: AttrPath) -> Column | SideTable | None:
+        uri = attr_path.uri.lower() if attr_path.uri else None
+        if uri is not None and uri != self.spec.core_schema:
+            return None
+        attr = attr_path.attr.lower()
+        key = attr if attr_path.sub_attr is None else f"{attr}.{attr_path.sub_attr.lower()}"
+        return self.spec.columns.get(key) or self.spec.side_tables.get(attr)
+
+    # --- multi-valued attributes: EXISTS over their rows or their JSON elements ---------
+
+    def _exists_side(self, side: SideTable, condition: ColumnElement[bool]) -> ColumnElement[bool]:
+        return exists(
+            select(literal(1))
+            .select_from(side.table)
+            .where(side.owner_match, condition)
+            .correlate_except(side.table)
+        )
+
+    @staticmethod
+    def _side_column(side: SideTable, name: str) -> Column:
+        column = side.columns.get(name.lower())
+        if column is None:
+            raise InvalidFilterException(detail=f"filtering on {name!r} here is not supported")
+        return column
+
+    def _exists_json(
+        self, location: _Json, condition: Callable[[Callable[[str], Column]], ColumnElement[bool]]
+    ) -> ColumnElement[bool]:
+        """EXISTS over the elements of a JSON array, ``condition`` built on their sub-attributes."""
+        document = self.spec.document
+        if self.dialect == "postgresql":
+            array = document[location.path]
+            source = case(
+                (func.jsonb_typeof(array) == "array", array),
+                else_=literal_column("'[]'::jsonb"),
+            )
+            elements = func.jsonb_array_elements(source).table_valued("value").alias("element")
+        else:
+            json_path = "$" + "".join(f'."{key}"' for key in location.path)
+            elements = func.json_each(document, json_path).table_valued("value").alias("element")
+
+        def read(name: str) -> Column:
+            sub = _json_location(self.spec, f"{location.attribute}.{name}")
+            key = sub.path[-1] if not sub.multi_valued else sub.sub or name
+            return _element_column(elements.c.value, key, sub.kind, sub.case_exact, self.dialect)
+
+        return exists(
+            select(literal(1))
+            .select_from(elements)
+            .where(condition(read))
+            .correlate(self.spec.table)
+        )
+
+    def _document_column(self, attr_path: AttrPath) -> tuple[_Json, Column | None]:
+        """A single-valued attribute read from the document; None for a multi-valued one."""
+        location = _json_location(self.spec, _path_text(attr_path))
+        if location.multi_valued:
+            return location, None
+        raw = self.spec.document[location.path]
+        return location, _json_column(raw, location.kind, location.case_exact)
+
+    # --- the visitor --------------------------------------------------------------------
+
+    def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
+        indexed = self._indexed(node.attr_path)
+        if isinstance(indexed, Column):
+            return compare(indexed, node.op, node.value)
+        if isinstance(indexed, SideTable):
+            side_column = self._side_column(indexed, node.attr_path.sub_attr or "value")
+            return self._exists_side(indexed, compare(side_column, node.op, node.value))
+        location, column = self._document_column(node.attr_path)
+        if column is not None:
+            return compare(column, node.op, node.value)
+        return self._exists_json(
+            location, lambda read: compare(read(location.sub or "value"), node.op, node.value)
+        )
+
+    def visit_present(self, node: Present) -> ColumnElement[bool]:
+        indexed = self._indexed(node.attr_path)
+        sub = node.attr_path.sub_attr
+        if isinstance(indexed, Column):
+            return indexed.expr.is_not(None)  # type: ignore[no-any-return]
+        if isinstance(indexed, SideTable):
+            condition = self._side_column(indexed, sub).expr.is_not(None) if sub else true()
+            return self._exists_side(indexed, condition)
+        location, column = self._document_column(node.attr_path)
+        if column is not None:
+            return and_(column.expr.is_not(None), column.expr != literal(""))
+        return self._exists_json(
+            location,
+            lambda read: read(location.sub).expr.is_not(None) if location.sub else true(),
+        )
+
+    def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
+        indexed = self._indexed(node.attr_path)
+        if isinstance(indexed, SideTable):
+            side = indexed
+            rows = _ElementFilter(lambda name: self._side_column(side, name))
+            return self._exists_side(side, rows.visit(node.val_filter))
+        location = _json_location(self.spec, _path_text(node.attr_path))
+        if not location.multi_valued:
+            raise InvalidFilterException(detail=f"{node.attr_path.attr} holds a single value")
+        return self._exists_json(location, lambda read: _ElementFilter(read).visit(node.val_filter))
+
+    # --- sorting ------------------------------------------------------------------------
+
+    def sort_key(self, text: str) -> Column:
+        """What ``sortBy`` orders by (RFC 7644 §3.4.2.3); 400 invalidValue if not sortable."""
+        try:
+            attr_path = Path[self.spec.model](text).ast  # type: ignore[name-defined]
+            if not isinstance(attr_path, AttrPath):
+                raise InvalidFilterException(detail="not an attribute")
+            indexed = self._indexed(attr_path)
+            if isinstance(indexed, Column):
+                return indexed
+            if isinstance(indexed, SideTable):
+                # A multi-valued attribute sorts by its primary (or first) value.
+                if "sort" in indexed.columns:
+                    return indexed.columns["sort"]
+                raise InvalidFilterException(detail=f"{text!r} is not sortable")
+            location, column = self._document_column(attr_path)
+        except (InvalidFilterException, ValueError, TypeError) as exc:
+            raise InvalidValueException(detail=f"sortBy {text!r}: {exc}") from exc
+        if column is None:
+            raise InvalidValueException(
+                detail=f"sortBy {text!r}: {location.attribute} is multi-valued"
+            )
+        return column
+
+
+def _user_spec() -> ResourceSpec:
+    user, email, member, group = tables.User, tables.UserEmail, tables.Membership, tables.Group
+    primary_email = (
+        select(email.value_key)
+        .where(email.tenant_id == user.tenant_id, email.user_id == user.id)
+        .order_by(email.primary.desc(), email.position)
+        .limit(1)
+        .correlate(user)
+        .scalar_subquery()
+    )
+    return ResourceSpec(
+        model=UserModel,
+        core_schema="urn:ietf:params:scim:schemas:core:2.0:user",
+        columns={
+            "id": Column(user.id, case_exact=True),
+            "username": Column(user.user_name_key),
+            "externalid": Column(user.external_id, case_exact=True),
+            "displayname": Column(user.display_name_key),
+            "active": Column(user.active, kind="bool"),
+            "meta.created": Column(user.created, kind="datetime"),
+            "meta.lastmodified": Column(user.last_modified, kind="datetime"),
+        },
+        side_tables={
+            "emails": SideTable(
+                email,
+                and_(email.tenant_id == user.tenant_id, email.user_id == user.id),
+                {
+                    "value": Column(email.value_key),
+                    "type": Column(func.lower(email.type)),
+                    "primary": Column(email.primary, kind="bool"),
+                    "sort": Column(primary_email),
+                },
+            ),
+            "groups": SideTable(
+                member,
+                and_(member.tenant_id == user.tenant_id, member.member_id == user.id),
+                {
+                    "value": Column(member.group_id, case_exact=True),
+                    "type": Column(literal("direct")),
+                    "display": Column(
+                        select(group.display_name_key)
+                        .where(group.tenant_id == member.tenant_id, group.id == member.group_id)
+                        .scalar_subquery()
+                    ),
+                },
+            ),
+        },
+        table=user,
+    )
+
+
+def _group_spec() -> ResourceSpec:
+    group, member = tables.Group, tables.Membership
+    return ResourceSpec(
+        model=GroupModel,
+        core_schema="urn:ietf:params:scim:schemas:core:2.0:group",
+        columns={
+            "id": Column(group.id, case_exact=True),
+            "displayname": Column(group.display_name_key),
+            "externalid": Column(group.external_id, case_exact=True),
+            "meta.created": Column(group.created, kind="datetime"),
+            "meta.lastmodified": Column(group.last_modified, kind="datetime"),
+        },
+        side_tables={
+            "members": SideTable(
+                member,
+                and_(member.tenant_id == group.tenant_id, member.group_id == group.id),
+                {
+                    "value": Column(member.member_id, case_exact=True),
+                    "type": Column(func.lower(member.member_type)),
+                },
+            ),
+        },
+        table=group,
+    )
+
+
+USER_SPEC = _user_spec()
+GROUP_SPEC = _group_spec()
+
+
+def compile_filter(text: str, spec: ResourceSpec, dialect: str) -> ColumnElement[bool]:
+    """Parse ``text`` as a filter on ``spec``'s model and compile it; 400 invalidFilter if bad."""
+    try:
+        parsed = ScimFilter[spec.model](text)  # type: ignore[name-defined]
+    except (ValueError, TypeError) as exc:
+        raise InvalidFilterException(detail=str(exc)) from exc
+    return SqlFilter(spec, dialect).visit(parsed.ast)
+
+
+def sort_key(text: str, spec: ResourceSpec, dialect: str) -> Column:
+    """What ``sortBy`` orders ``spec``'s resources by."""
+    return SqlFilter(spec, dialect).sort_key(text)

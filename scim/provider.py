@@ -16,6 +16,7 @@ from scim2_models import (
     ETag,
     Filter,
     Group,
+    Pagination,
     Patch,
     ResourceType,
     ScimPolicy,
@@ -47,7 +48,14 @@ SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
     bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
     filter=Filter(supported=True, max_results=MAX_PAGE_SIZE),
     change_password=ChangePassword(supported=False),
-    sort=Sort(supported=False),
+    sort=Sort(supported=True),
+    pagination=Pagination(
+        cursor=True,
+        index=True,
+        default_pagination_method=Pagination.DefaultPaginationMethod.index,
+        default_page_size=DEFAULT_PAGE_SIZE,
+        max_page_size=MAX_PAGE_SIZE,
+    ),
     etag=ETag(supported=True),
     authentication_schemes=[
         Scheme(

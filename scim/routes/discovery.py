@@ -17,7 +17,7 @@ from starlette.routing import Route
 from scim import http
 from scim.provider import PROVIDER, SERVICE_PROVIDER_CONFIG
 from scim.responses import ScimResponse
-from scim.routes.resources import list_response, scim_errors
+from scim.routes.resources import Listing, list_response, scim_errors
 
 
 def _located(document: dict[str, Any], resource_type: str, location: str) -> dict[str, Any]:
@@ -58,7 +58,7 @@ async def service_provider_config(request: Request) -> Response:
 
 async def resource_types(request: Request) -> Response:
     found = _resource_types(http.base_url(request))
-    return list_response(len(found), 1, found)
+    return list_response(Listing(total=len(found), resources=found), 1)
 
 
 async def resource_type(request: Request) -> Response:
@@ -68,7 +68,7 @@ async def resource_type(request: Request) -> Response:
 
 async def schemas(request: Request) -> Response:
     found = _schemas(http.base_url(request))
-    return list_response(len(found), 1, found)
+    return list_response(Listing(total=len(found), resources=found), 1)
 
 
 async def schema(request: Request) -> Response:

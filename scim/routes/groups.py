@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from scim2_models import PatchOp, Resource, ResponseParameters
-from sqlalchemy import ColumnElement, Connection
+from sqlalchemy import Connection
 
 from directory import groups, memberships
+from directory.paging import Page, PageRequest
 from directory.records import StoredGroup
 from scim import members
 from scim.documents import group_resource, to_document
-from scim.filters import GROUP_FILTER
+from scim.filters import GROUP_SPEC
 from scim.provider import GroupModel
 from scim.routes.resources import ResourceEndpoints
 
@@ -24,7 +25,7 @@ class GroupEndpoints(ResourceEndpoints):
     endpoint = "Groups"
     model = GroupModel
     schema_id = "urn:ietf:params:scim:schemas:core:2.0:Group"
-    sql_filter = GROUP_FILTER
+    spec = GROUP_SPEC
 
     def wants_everything(self, parameters: ResponseParameters[Any]) -> bool:
         """Members are read only when the response shows them (Entra and Okta exclude them)."""
@@ -85,17 +86,9 @@ class GroupEndpoints(ResourceEndpoints):
         groups.delete_group(conn, tenant_id, id, expected_version=version)
 
     def query(
-        self,
-        conn: Connection,
-        tenant_id: int,
-        where: ColumnElement[bool] | None,
-        offset: int,
-        limit: int,
-        full: bool,
-    ) -> tuple[int, list[StoredGroup]]:
-        return groups.query_groups(
-            conn, tenant_id, where, offset=offset, limit=limit, with_members=full
-        )
+        self, conn: Connection, tenant_id: int, request: PageRequest, full: bool
+    ) -> tuple[Page, list[StoredGroup]]:
+        return groups.query_groups(conn, tenant_id, request, with_members=full)
 
     def render(self, stored: StoredGroup, base_url: str) -> Resource[Any]:
         return group_resource(stored, base_url)

@@ -9,22 +9,25 @@ that run in a worker thread inside ONE transaction.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from scim2_models import Context, ListResponse, PatchOp, Resource, ResponseParameters
-from sqlalchemy import ColumnElement, Connection, Engine
+from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from directory.paging import Page, PageRequest
 from directory.tenants import Principal
 from scim import http
 from scim.auth import TokenAuthenticator
 from scim.errors import error_response
 from scim.etags import etag, expected_version, not_modified
-from scim.filters import SqlFilter, compile_filter
+from scim.filters import ResourceSpec, compile_filter, sort_key
 from scim.leniency import is_empty_patch, normalize_resource
+from scim.pagination import ListRequest, decode_cursor, encode_cursor, read_list_request
 from scim.provider import PROVIDER
 from scim.responses import ScimResponse
 
@@ -47,17 +50,31 @@ def scim_errors(
     return endpoint
 
 
-def list_response(total: int, start_index: int, resources: list[dict[str, Any]]) -> ScimResponse:
-    """A ListResponse (RFC 7644 §3.4.2) of already-rendered resources."""
-    return ScimResponse(
-        {
-            "schemas": [str(ListResponse.__schema__)],
-            "totalResults": total,
-            "startIndex": start_index,
-            "itemsPerPage": len(resources),
-            "Resources": resources,
-        }
-    )
+@dataclass
+class Listing:
+    """One page of rendered resources, ready for a ListResponse."""
+
+    total: int
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    next_cursor: str | None = None
+    previous_cursor: str | None = None
+
+
+def list_response(listed: Listing, start_index: int | None) -> ScimResponse:
+    """A ListResponse (RFC 7644 §3.4.2; RFC 9865 cursors when paging by cursor)."""
+    body: dict[str, Any] = {
+        "schemas": [str(ListResponse.__schema__)],
+        "totalResults": listed.total,
+        "itemsPerPage": len(listed.resources),
+    }
+    if start_index is not None:
+        body["startIndex"] = start_index
+    if listed.next_cursor:
+        body["nextCursor"] = listed.next_cursor
+    if listed.previous_cursor:
+        body["previousCursor"] = listed.previous_cursor
+    body["Resources"] = listed.resources
+    return ScimResponse(body)
 
 
 class ResourceEndpoints:
@@ -66,7 +83,7 @@ class ResourceEndpoints:
     endpoint: str  # "Users"
     model: Any
     schema_id: str
-    sql_filter: SqlFilter
+    spec: ResourceSpec
 
     def __init__(self, engine: Engine, authenticator: TokenAuthenticator) -> None:
         self.engine = engine
@@ -100,14 +117,8 @@ class ResourceEndpoints:
         raise NotImplementedError
 
     def query(
-        self,
-        conn: Connection,
-        tenant_id: int,
-        where: ColumnElement[bool] | None,
-        offset: int,
-        limit: int,
-        full: bool,
-    ) -> tuple[int, list[Stored]]:
+        self, conn: Connection, tenant_id: int, request: PageRequest, full: bool
+    ) -> tuple[Page, list[Stored]]:
         raise NotImplementedError
 
     def render(self, stored: Stored, base_url: str) -> Resource[Any]:
@@ -149,31 +160,73 @@ class ResourceEndpoints:
 
     # --- endpoints ----------------------------------------------------------------
 
+    def page_request(self, listing: ListRequest, offset: int, limit: int) -> PageRequest:
+        """The directory's page request for a list request: filter and order compiled to SQL."""
+        dialect = self.engine.dialect.name
+        where = compile_filter(listing.filter, self.spec, dialect) if listing.filter else None
+        order = []
+        if listing.sort_by:
+            order.append((sort_key(listing.sort_by, self.spec, dialect).expr, listing.descending))
+        if listing.cursor is None:
+            return PageRequest(where=where, order=order, offset=offset, limit=limit)
+        after = before = None
+        if listing.cursor:
+            direction, keys = decode_cursor(listing.cursor, listing.fingerprint(self.endpoint))
+            after, before = (keys, None) if direction == "next" else (None, keys)
+        # One row more than asked tells whether there is a page beyond this one.
+        return PageRequest(where=where, order=order, limit=limit + 1, after=after, before=before)
+
     async def page(
-        self, principal: Principal, query: Mapping[str, Any], offset: int, limit: int, base: str
-    ) -> tuple[int, list[dict[str, Any]]]:
-        """Matching resources ``offset..offset+limit`` as response JSON, and how many match."""
-        parameters = http.response_parameters(query, self.model)
-        text = query.get("filter")
-        where = compile_filter(text, self.model, self.sql_filter) if text else None
+        self,
+        principal: Principal,
+        listing: ListRequest,
+        parameters: ResponseParameters[Any],
+        base: str,
+        offset: int,
+        limit: int,
+    ) -> Listing:
+        """The resources a list request asks for, rendered, with the total and cursors."""
+        request = self.page_request(listing, offset, limit)
         full = self.wants_everything(parameters)
-        total, page = await self._run(
-            lambda conn: self.query(conn, principal.tenant_id, where, offset, limit, full)
+        found, stored = await self._run(
+            lambda conn: self.query(conn, principal.tenant_id, request, full)
         )
-        return total, [
-            self.render(stored, base).model_dump(
+        keys = found.keys
+        listed = Listing(total=found.total)
+        if listing.cursor is not None:
+            more = len(stored) > limit
+            if request.before is not None:  # a previous page: the extra row is the first
+                stored, keys = stored[len(stored) - limit :], keys[len(keys) - limit :]
+            else:
+                stored, keys = stored[:limit], keys[:limit]
+            fingerprint = listing.fingerprint(self.endpoint)
+            backwards = request.before is not None
+            if keys and (more if not backwards else True):
+                listed.next_cursor = encode_cursor(keys[-1], "next", fingerprint)
+            if keys and (more if backwards else bool(listing.cursor)):
+                listed.previous_cursor = encode_cursor(keys[0], "prev", fingerprint)
+        listed.resources = [
+            self.render(one, base).model_dump(
                 scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
             )
-            for stored in page
+            for one in stored
         ]
+        return listed
 
     async def _list(self, request: Request, query: Mapping[str, Any]) -> Response:
         principal = await self.authenticator.principal(request)
-        start_index, count = http.page(query)
-        total, resources = await self.page(
-            principal, query, start_index - 1, count, http.base_url(request)
+        listing = read_list_request(query)
+        parameters = http.response_parameters(query, self.model)
+        listed = await self.page(
+            principal,
+            listing,
+            parameters,
+            http.base_url(request),
+            listing.start_index - 1,
+            listing.count,
         )
-        return list_response(total, start_index, resources)
+        start_index = None if listing.cursor is not None else listing.start_index
+        return list_response(listed, start_index)
 
     async def list_resources(self, request: Request) -> Response:
         return await self._list(request, request.query_params)

@@ -7,14 +7,14 @@ the part of the page it fills.
 
 from __future__ import annotations
 
-from typing import Any
-
+from scim2_models import InvalidValueException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from scim import http
 from scim.auth import TokenAuthenticator
-from scim.routes.resources import ResourceEndpoints, list_response
+from scim.pagination import read_list_request
+from scim.routes.resources import Listing, ResourceEndpoints, list_response
 
 
 class RootSearch:
@@ -27,16 +27,23 @@ class RootSearch:
     async def search(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
         query = await http.read_search(request)
-        start_index, count = http.page(query)
+        listing = read_list_request(query)
+        if listing.cursor is not None or listing.sort_by:
+            # Keys and orders differ per resource type; RFC 9865 lets a service
+            # provider refuse cursors where it cannot keep them consistent.
+            raise InvalidValueException(
+                detail="cursor and sortBy are supported per resource type, not at the root"
+            )
         base = http.base_url(request)
-        offset, remaining, total = start_index - 1, count, 0
-        resources: list[dict[str, Any]] = []
+        offset, remaining = listing.start_index - 1, listing.count
+        combined = Listing(total=0)
         for endpoint in self.endpoints:
             # The filter and attributes are read against each type in turn: an
             # attribute one type lacks simply matches none of its resources.
-            found, page = await endpoint.page(principal, query, offset, remaining, base)
-            total += found
-            resources.extend(page)
-            offset = max(0, offset - found)
-            remaining = count - len(resources)
-        return list_response(total, start_index, resources)
+            parameters = http.response_parameters(query, endpoint.model)
+            listed = await endpoint.page(principal, listing, parameters, base, offset, remaining)
+            combined.total += listed.total
+            combined.resources.extend(listed.resources)
+            offset = max(0, offset - listed.total)
+            remaining = listing.count - len(combined.resources)
+        return list_response(combined, listing.start_index)

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from scim2_models import PatchOp, Resource
-from sqlalchemy import ColumnElement, Connection
+from sqlalchemy import Connection
 
 from directory import users
 from directory.errors import VersionMismatch
+from directory.paging import Page, PageRequest
 from directory.records import StoredUser
 from scim.documents import to_document, user_resource
-from scim.filters import USER_FILTER
+from scim.filters import USER_SPEC
 from scim.provider import UserModel
 from scim.routes.resources import ResourceEndpoints
 
@@ -20,7 +21,7 @@ class UserEndpoints(ResourceEndpoints):
     endpoint = "Users"
     model = UserModel
     schema_id = "urn:ietf:params:scim:schemas:core:2.0:User"
-    sql_filter = USER_FILTER
+    spec = USER_SPEC
 
     def create(self, conn: Connection, tenant_id: int, resource: Any) -> StoredUser:
         return users.create_user(conn, tenant_id, to_document(resource))
@@ -60,15 +61,9 @@ class UserEndpoints(ResourceEndpoints):
         users.delete_user(conn, tenant_id, id, expected_version=version)
 
     def query(
-        self,
-        conn: Connection,
-        tenant_id: int,
-        where: ColumnElement[bool] | None,
-        offset: int,
-        limit: int,
-        full: bool,
-    ) -> tuple[int, list[StoredUser]]:
-        return users.query_users(conn, tenant_id, where, offset=offset, limit=limit)
+        self, conn: Connection, tenant_id: int, request: PageRequest, full: bool
+    ) -> tuple[Page, list[StoredUser]]:
+        return users.query_users(conn, tenant_id, request)
 
     def render(self, stored: StoredUser, base_url: str) -> Resource[Any]:
         return user_resource(stored, base_url)

@@ -7,8 +7,20 @@ from sqlalchemy import select
 
 from directory import groups, memberships, tables, users
 from directory.errors import InvalidValue, NotFound, VersionMismatch
+from directory.paging import PageRequest
 from directory.records import Reference
 from tests.conftest import make_tenant
+
+
+def query_groups(conn, tenant_id, where, *, offset, limit, with_members=True):
+    """The (total, groups) of one index page: the shape these tests read."""
+    found, page = groups.query_groups(
+        conn,
+        tenant_id,
+        PageRequest(where=where, offset=offset, limit=limit),
+        with_members=with_members,
+    )
+    return found.total, page
 
 
 def new_user(engine, tenant_id: int, user_name: str, display_name: str | None = None):
@@ -285,10 +297,10 @@ def test_query_groups_filters_pages_and_counts(engine, tenant):
     wanted = sorted(g.id for g in made)
     where = tables.Group.display_name_key.like("g%")
     with engine.begin() as conn:
-        total, first = groups.query_groups(conn, tenant.id, where, offset=0, limit=2)
-        _, rest = groups.query_groups(conn, tenant.id, where, offset=2, limit=2)
-        _, bare = groups.query_groups(conn, tenant.id, where, offset=0, limit=1, with_members=False)
-        everything, _ = groups.query_groups(conn, tenant.id, None, offset=0, limit=0)
+        total, first = query_groups(conn, tenant.id, where, offset=0, limit=2)
+        _, rest = query_groups(conn, tenant.id, where, offset=2, limit=2)
+        _, bare = query_groups(conn, tenant.id, where, offset=0, limit=1, with_members=False)
+        everything, _ = query_groups(conn, tenant.id, None, offset=0, limit=0)
     assert total == 3
     assert everything == 4
     assert [g.id for g in first + rest] == wanted

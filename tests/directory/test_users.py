@@ -7,8 +7,17 @@ from sqlalchemy import func, select
 
 from directory import groups, tables, users
 from directory.errors import Conflict, InvalidValue, NotFound, VersionMismatch
+from directory.paging import PageRequest
 from directory.records import Reference
 from tests.conftest import make_tenant
+
+
+def query_users(conn, tenant_id, where, *, offset, limit):
+    """The (total, users) of one index page: the shape these tests read."""
+    found, page = users.query_users(
+        conn, tenant_id, PageRequest(where=where, offset=offset, limit=limit)
+    )
+    return found.total, page
 
 
 def create(engine, tenant_id: int, document: dict):
@@ -202,7 +211,7 @@ def test_query_users_sees_only_the_tenants_own_users(engine, tenant):
     mine = create(engine, tenant.id, {"userName": "mine"})
     create(engine, other.id, {"userName": "theirs"})
     with engine.begin() as conn:
-        total, page = users.query_users(conn, tenant.id, None, offset=0, limit=10)
+        total, page = query_users(conn, tenant.id, None, offset=0, limit=10)
     assert total == 1
     assert [u.id for u in page] == [mine.id]
 
@@ -370,8 +379,7 @@ def five_users(engine, tenant):
 def test_query_users_pages_by_offset_and_limit_in_id_order(engine, tenant, five_users):
     with engine.begin() as conn:
         pages = [
-            users.query_users(conn, tenant.id, None, offset=offset, limit=2)
-            for offset in (0, 2, 4, 6)
+            query_users(conn, tenant.id, None, offset=offset, limit=2) for offset in (0, 2, 4, 6)
         ]
     assert [total for total, _ in pages] == [5, 5, 5, 5]
     assert [[u.id for u in page] for _, page in pages] == [
@@ -387,7 +395,7 @@ def test_query_users_pages_by_offset_and_limit_in_id_order(engine, tenant, five_
 
 def test_query_users_with_limit_zero_counts_without_rows(engine, tenant, five_users):
     with engine.begin() as conn:
-        total, page = users.query_users(conn, tenant.id, None, offset=0, limit=0)
+        total, page = query_users(conn, tenant.id, None, offset=0, limit=0)
     assert (total, page) == (5, [])
 
 
@@ -396,8 +404,8 @@ def test_query_users_filters_by_a_where_expression(engine, tenant, five_users):
     assert len(inactive) == 2
     where = tables.User.active.is_(False)
     with engine.begin() as conn:
-        total, page = users.query_users(conn, tenant.id, where, offset=0, limit=10)
-        total_1, page_1 = users.query_users(conn, tenant.id, where, offset=1, limit=1)
+        total, page = query_users(conn, tenant.id, where, offset=0, limit=10)
+        total_1, page_1 = query_users(conn, tenant.id, where, offset=1, limit=1)
     assert total == 2
     assert [u.id for u in page] == inactive
     assert all(u.document["active"] is False for u in page)
@@ -408,7 +416,7 @@ def test_query_users_filters_by_a_where_expression(engine, tenant, five_users):
 def test_query_users_by_user_name_key_matches_case_insensitively(engine, tenant, five_users):
     where = tables.User.user_name_key == "USER3".lower()
     with engine.begin() as conn:
-        total, page = users.query_users(conn, tenant.id, where, offset=0, limit=10)
+        total, page = query_users(conn, tenant.id, where, offset=0, limit=10)
     assert total == 1
     assert page[0].document["userName"] == "user3"
 
@@ -417,7 +425,7 @@ def test_query_users_returns_each_users_groups(engine, tenant, five_users):
     member = five_users[0]
     with engine.begin() as conn:
         group = groups.create_group(conn, tenant.id, {"displayName": "staff"}, {member.id: None})
-        _, page = users.query_users(conn, tenant.id, None, offset=0, limit=2)
+        _, page = query_users(conn, tenant.id, None, offset=0, limit=2)
         count = conn.execute(
             select(func.count())
             .select_from(tables.Membership)
