@@ -19,6 +19,8 @@ from directory.paging import Page, PageRequest
 from directory.records import StoredUser
 from directory.values import EMAIL_LENGTH, NAME_LENGTH, bounded_text, comparison_key
 
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+
 _USER_COLUMNS = (
     tables.User.id,
     tables.User.document,
@@ -104,9 +106,9 @@ def create_user(conn: Connection, tenant_id: int, document: dict[str, Any]) -> S
     except IntegrityError as exc:
         raise _user_name_taken(document) from exc
     _write_emails(conn, tenant_id, user_id, document)
-    return StoredUser(
-        id=user_id, document=document, created=now, last_modified=now, version=1, groups=[]
-    )
+    created = StoredUser(id=user_id, document=document, created=now, last_modified=now, version=1)
+    _attach_relations(conn, tenant_id, [created])
+    return created
 
 
 def get_user(
@@ -121,7 +123,7 @@ def get_user(
     if row is None:
         raise NotFound(f"User {user_id} not found")
     user = _stored(row)
-    user.groups = memberships.groups_of(conn, tenant_id, [user_id]).get(user_id, [])
+    _attach_relations(conn, tenant_id, [user])
     return user
 
 
@@ -162,14 +164,15 @@ def replace_user(
     if result.rowcount != 1:
         raise VersionMismatch(f"User {user_id} changed meanwhile")
     _write_emails(conn, tenant_id, user_id, document)
-    return StoredUser(
+    replaced = StoredUser(
         id=user_id,
         document=document,
         created=current.created,
         last_modified=now,
         version=current.version + 1,
-        groups=current.groups,
     )
+    _attach_relations(conn, tenant_id, [replaced])
+    return replaced
 
 
 def delete_user(
@@ -196,10 +199,22 @@ def query_users(
     """The page of users ``request`` asks for, with the groups each is in."""
     found = paging.page(conn, tables.User, _USER_COLUMNS, tenant_id, request)
     users = [_stored(row) for row in found.rows]
+    _attach_relations(conn, tenant_id, users)
+    return found, users
+
+
+def manager_id(document: dict[str, Any]) -> str | None:
+    """The id of the manager the enterprise extension names, if any."""
+    manager = (document.get(ENTERPRISE) or {}).get("manager")
+    value = manager.get("value") if isinstance(manager, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _attach_relations(conn: Connection, tenant_id: int, users: list[StoredUser]) -> None:
+    """Fill in what other rows say of these users: the groups they are in (one query)."""
     groups_by_member = memberships.groups_of(conn, tenant_id, [user.id for user in users])
     for user in users:
         user.groups = groups_by_member.get(user.id, [])
-    return found, users
 
 
 def _stored(row: Any) -> StoredUser:

@@ -8,11 +8,13 @@ in it either.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from scim2_models import Context, Resource
 
 from directory.records import Reference, StoredGroup, StoredUser
+from directory.users import ENTERPRISE, manager_id
 from scim.etags import etag
 from scim.provider import PROVIDER, GroupModel, UserModel
 
@@ -30,6 +32,15 @@ def to_document(resource: Resource[Any]) -> dict[str, Any]:
     document["schemas"] = [
         urn for urn in document.get("schemas", []) if str(urn).lower() in _KNOWN_SCHEMAS
     ]
+    extension = document.get(ENTERPRISE)
+    if isinstance(extension, dict) and isinstance(extension.get("manager"), dict):
+        # Only the manager's id is stored: its $ref is derived from it on output,
+        # and its displayName is read-only (RFC 7643 §4.3), never set by clients.
+        manager = extension["manager"]
+        if manager.get("value"):
+            extension["manager"] = {"value": manager["value"]}
+        else:
+            del extension["manager"]
     return document
 
 
@@ -71,6 +82,12 @@ def _resource(
 
 def user_resource(stored: StoredUser, base_url: str) -> Resource[Any]:
     groups = [{**_reference(base_url, group), "type": "direct"} for group in stored.groups]
+    manager = manager_id(stored.document)
+    if manager:
+        shown = {**stored.document[ENTERPRISE]["manager"], "$ref": f"{base_url}/Users/{manager}"}
+        # A copy: the stored document is shared with the caller.
+        extension = {**stored.document[ENTERPRISE], "manager": shown}
+        stored = replace(stored, document={**stored.document, ENTERPRISE: extension})
     return _resource(UserModel, "User", stored, base_url, {"groups": groups})
 
 

@@ -20,7 +20,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scim2_models import InvalidFilterException, InvalidValueException, Path, ScimFilter
+from scim2_models import (
+    ComplexAttribute,
+    InvalidFilterException,
+    InvalidValueException,
+    Path,
+    SCIMException,
+    ScimFilter,
+)
 from scim2_models.path import FilterVisitor
 from scim2_models.path.expressions import (
     AttrPath,
@@ -52,6 +59,7 @@ from sqlalchemy import (
 from directory import tables
 from directory.clock import as_utc
 from directory.values import comparison_key
+from scim.leniency import qualified, quote_bare_values
 from scim.provider import GroupModel, UserModel
 
 Op = CompareOperator
@@ -200,6 +208,9 @@ def _json_location(spec: ResourceSpec, text: str) -> _Json:
     """Resolve an attribute through the model (scim2-models) to its canonical JSON keys."""
     try:
         binding = Path[spec.model](text).resolve()  # type: ignore[name-defined]
+        if binding is None and qualified(text) != text:  # Entra: `manager eq "id"`
+            text = qualified(text)
+            binding = Path[spec.model](text).resolve()  # type: ignore[name-defined]
     except (ValueError, TypeError) as exc:
         raise InvalidFilterException(detail=str(exc)) from exc
     if binding is None:
@@ -210,6 +221,10 @@ def _json_location(spec: ResourceSpec, text: str) -> _Json:
     path = (head,) if core else (schema, head)
     leaf = binding.sub_field_type if binding.sub_field_name else binding.field_type
     multi = bool(binding.is_multivalued)
+    if not multi and not sub and isinstance(leaf, type) and issubclass(leaf, ComplexAttribute):
+        # A comparison on a single-valued complex attribute means its value
+        # (`manager eq "id"`), as it does for multi-valued ones.
+        return _json_location(spec, f"{text}.value")
     return _Json(
         attribute=head if core else f"{schema}:{head}",
         path=path if multi or not sub else (*path, sub),
@@ -380,7 +395,7 @@ class SqlFilter(_BooleanLogic):
                     return indexed.columns["sort"]
                 raise InvalidFilterException(detail=f"{text!r} is not sortable")
             location, column = self._document_column(attr_path)
-        except (InvalidFilterException, ValueError, TypeError) as exc:
+        except (SCIMException, ValueError, TypeError) as exc:
             raise InvalidValueException(detail=f"sortBy {text!r}: {exc}") from exc
         if column is None:
             raise InvalidValueException(
@@ -471,9 +486,19 @@ GROUP_SPEC = _group_spec()
 
 
 def compile_filter(text: str, spec: ResourceSpec, dialect: str) -> ColumnElement[bool]:
-    """Parse ``text`` as a filter on ``spec``'s model and compile it; 400 invalidFilter if bad."""
+    """Parse ``text`` and compile it for ``spec``'s resources; 400 invalidFilter if bad.
+
+    The filter is parsed unbound: attributes and values are checked here, against
+    the schema's types, not as whole resources would be (an ``emails.value``
+    filter may hold a partial address).
+    """
     try:
-        parsed = ScimFilter[spec.model](text)  # type: ignore[name-defined]
+        parsed: ScimFilter[Any] = ScimFilter(text)
+    except InvalidFilterException:
+        try:
+            parsed = ScimFilter(quote_bare_values(text))
+        except (InvalidFilterException, ValueError, TypeError):
+            raise InvalidFilterException(detail=f"invalid filter {text!r}") from None
     except (ValueError, TypeError) as exc:
         raise InvalidFilterException(detail=str(exc)) from exc
     return SqlFilter(spec, dialect).visit(parsed.ast)

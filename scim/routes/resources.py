@@ -26,7 +26,7 @@ from scim.auth import TokenAuthenticator
 from scim.errors import error_response
 from scim.etags import etag, expected_version, not_modified
 from scim.filters import ResourceSpec, compile_filter, sort_key
-from scim.leniency import is_empty_patch, normalize_resource
+from scim.leniency import is_empty_patch, normalize_patch, normalize_resource
 from scim.pagination import ListRequest, decode_cursor, encode_cursor, read_list_request
 from scim.provider import PROVIDER
 from scim.responses import ScimResponse
@@ -278,7 +278,7 @@ class ResourceEndpoints:
             return self._respond(stored, request, parameters, Context.RESOURCE_PATCH_RESPONSE)
         with PROVIDER:
             patch = PatchOp[self.model].model_validate(  # type: ignore[name-defined]
-                payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST
+                normalize_patch(payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST
             )
         stored = await self._run(
             lambda conn: self.patch(conn, principal.tenant_id, id, patch, version, full)

@@ -158,3 +158,92 @@ def test_root_search_pages_across_users_then_groups(scim, people):
     assert first["totalResults"] == second["totalResults"] == 4
     kinds = [r["meta"]["resourceType"] for r in first["Resources"] + second["Resources"]]
     assert kinds == ["User", "User", "User", "Group"]
+
+
+@pytest.fixture
+def profiled(scim):
+    """Users with attributes that live only in the stored JSON document."""
+    ann = scim.post(
+        "/Users",
+        json=user(
+            unique("ann"),
+            name={"givenName": "Ann", "familyName": "Lee"},
+            phoneNumbers=[
+                {"value": "+1 555 0100", "type": "work", "primary": True},
+                {"value": "+1 555 0199", "type": "mobile"},
+            ],
+            addresses=[{"locality": "Boston", "type": "work"}],
+            roles=[{"value": "Admin"}],
+            **{ENTERPRISE: {"manager": {"value": "MGR-1"}, "costCenter": "CC1"}},
+        ),
+    ).json()
+    bob = scim.post(
+        "/Users",
+        json=user(
+            unique("bob"),
+            name={"givenName": "Bob"},
+            phoneNumbers=[{"value": "+44 20 7946 0000", "type": "work"}],
+            addresses=[{"locality": "London", "type": "home", "primary": True}],
+            **{ENTERPRISE: {"manager": {"value": "mgr-1"}}},
+        ),
+    ).json()
+    return {"ann": ann, "bob": bob}
+
+
+def test_sub_attribute_in_the_document_is_case_insensitive(scim, profiled):
+    assert _ids(scim, 'name.givenName eq "ANN"') == _expect(profiled, "ann")
+    assert _ids(scim, "name.familyName pr") == _expect(profiled, "ann")
+    assert _ids(scim, "not (name.familyName pr)") == _expect(profiled, "bob")
+
+
+def test_case_exact_extension_attribute_compares_exactly(scim, profiled):
+    manager = f"{ENTERPRISE}:manager.value"
+    assert _ids(scim, f'{manager} eq "MGR-1"') == _expect(profiled, "ann")
+    assert _ids(scim, f'{manager} eq "mgr-1"') == _expect(profiled, "bob")
+    assert _ids(scim, f'{ENTERPRISE}:costCenter eq "cc1"') == _expect(profiled, "ann")
+
+
+def test_multi_valued_attributes_in_the_document(scim, profiled):
+    assert _ids(scim, 'phoneNumbers.value sw "+1"') == _expect(profiled, "ann")
+    assert _ids(scim, 'phoneNumbers[type eq "work" and value co "7946"]') == _expect(
+        profiled, "bob"
+    )
+    assert _ids(scim, 'phoneNumbers[type eq "mobile"]') == _expect(profiled, "ann")
+    assert _ids(scim, 'addresses.locality eq "london"') == _expect(profiled, "bob")
+    assert _ids(scim, "roles pr") == _expect(profiled, "ann")
+    assert _ids(scim, 'roles.value eq "admin"') == _expect(profiled, "ann")
+
+
+def test_booleans_inside_multi_valued_attributes(scim, profiled):
+    assert _ids(scim, "phoneNumbers[primary eq true]") == _expect(profiled, "ann")
+    assert _ids(scim, "addresses[primary eq true]") == _expect(profiled, "bob")
+    assert _ids(scim, "addresses[primary eq false]") == []
+
+
+def test_entra_filtered_email_value_comparison(scim, people):
+    text = 'emails[type eq "work"].value eq "ann@corp.example"'
+    assert _ids(scim, text) == _expect(people, "ann")
+
+
+def test_email_filters_accept_partial_addresses(scim, people):
+    assert _ids(scim, 'emails.value co "corp"') == _expect(people, "ann")
+    assert _ids(scim, 'emails sw "bob"') == _expect(people, "bob")
+
+
+def test_legacy_unquoted_value_is_read_as_a_string(scim, people):
+    assert _ids(scim, f"userName eq {people['cat']['userName']}") == _expect(people, "cat")
+
+
+def test_type_mismatches_are_invalid_filter(scim):
+    for text in ('active eq "maybe"', 'meta.created gt "yesterday"', "active gt true", "nope eq 1"):
+        assert_scim_error(scim.get("/Users", params={"filter": text}), 400, "invalidFilter")
+
+
+def test_users_by_group_membership_and_groups_by_member(scim, people):
+    team = scim.post("/Groups", json=group("Team", people["ann"]["id"], people["bob"]["id"])).json()
+    assert _ids(scim, f'groups.value eq "{team["id"]}"') == _expect(people, "ann", "bob")
+    assert _ids(scim, f'groups[value eq "{team["id"]}"] and active eq false') == _expect(
+        people, "bob"
+    )
+    assert _ids(scim, 'groups.display eq "team"') == _expect(people, "ann", "bob")
+    assert _ids(scim, "not (groups pr)") == _expect(people, "cat")

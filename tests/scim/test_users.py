@@ -293,3 +293,52 @@ def test_patch_failing_operation_leaves_the_user_unchanged(scim):
 def test_patch_on_unknown_user_is_404(scim):
     response = scim.patch("/Users/does-not-exist", json=patch({"op": "remove", "path": "title"}))
     assert_scim_error(response, 404)
+
+
+def test_enterprise_manager_by_bare_id_gets_its_ref(scim):
+    boss = scim.post("/Users", json=user(displayName="The Boss")).json()
+    sent = user(**{ENTERPRISE: {"manager": boss["id"], "department": "Ops"}})
+    created = scim.post("/Users", json=sent)
+    assert created.status_code == 201, created.text
+    manager = created.json()[ENTERPRISE]["manager"]
+    assert manager == {
+        "value": boss["id"],
+        "$ref": f"http://testserver/scim/v2/Users/{boss['id']}",
+    }
+
+
+def test_enterprise_manager_display_name_is_read_only_and_ignored(scim):
+    boss = scim.post("/Users", json=user()).json()
+    sent = user(**{ENTERPRISE: {"manager": {"value": boss["id"], "displayName": "Boss B"}}})
+    created = scim.post("/Users", json=sent).json()
+    assert created[ENTERPRISE]["manager"]["value"] == boss["id"]
+    assert "displayName" not in created[ENTERPRISE]["manager"]
+
+
+def test_patch_manager_with_bare_id_then_remove_it(scim):
+    boss = scim.post("/Users", json=user(displayName="Boss")).json()
+    worker = scim.post("/Users", json=user()).json()
+    added = scim.patch(
+        f"/Users/{worker['id']}",
+        json=patch({"op": "Add", "path": f"{ENTERPRISE}:manager", "value": boss["id"]}),
+    )
+    assert added.status_code == 200, added.text
+    assert added.json()[ENTERPRISE]["manager"]["value"] == boss["id"]
+    found = scim.get(
+        "/Users", params={"filter": f'{ENTERPRISE}:manager.value eq "{boss["id"]}"'}
+    ).json()
+    assert [r["id"] for r in found["Resources"]] == [worker["id"]]
+    removed = scim.patch(f"/Users/{worker['id']}", json=patch({"op": "remove", "path": "manager"}))
+    assert removed.status_code == 200, removed.text
+    assert "manager" not in removed.json().get(ENTERPRISE, {})
+
+
+def test_pathless_patch_with_manager_urn_key(scim):
+    boss = scim.post("/Users", json=user()).json()
+    worker = scim.post("/Users", json=user()).json()
+    response = scim.patch(
+        f"/Users/{worker['id']}",
+        json=patch({"op": "replace", "value": {f"{ENTERPRISE}:manager": boss["id"]}}),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()[ENTERPRISE]["manager"]["value"] == boss["id"]
