@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from scim2_models import NotFoundException
+from scim2_models import NotFoundException, NotImplementedException
 from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -29,6 +29,19 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+class Me:
+    """``/Me`` (RFC 7644 §3.11): scimd tokens belong to a tenant, not to a user."""
+
+    def __init__(self, authenticator: TokenAuthenticator) -> None:
+        self.authenticator = authenticator
+
+    async def __call__(self, request: Request) -> Response:
+        await self.authenticator.principal(request)
+        raise NotImplementedException(
+            detail="/Me needs a token bound to a user; scimd tokens are bound to a tenant"
+        )
+
+
 def create_scim_app(engine: Engine, authenticator: TokenAuthenticator | None = None) -> Starlette:
     authenticator = authenticator or TokenAuthenticator(engine)
     resources = [UserEndpoints(engine, authenticator), GroupEndpoints(engine, authenticator)]
@@ -36,6 +49,11 @@ def create_scim_app(engine: Engine, authenticator: TokenAuthenticator | None = N
     routes: list[Route] = [
         *discovery.ROUTES,
         Route("/.search", scim_errors(root_search.search), methods=["POST"]),
+        Route(
+            "/Me{rest:path}",
+            scim_errors(Me(authenticator).__call__),
+            methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+        ),
         *(route for endpoints in resources for route in endpoints.routes()),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

@@ -26,7 +26,9 @@ from scim2_models import (
     User,
 )
 
-UserModel: Any = User[EnterpriseUser]
+from scim.extensions import AccountExtension
+
+UserModel: Any = User[EnterpriseUser | AccountExtension]
 GroupModel: Any = Group
 
 MAX_PAGE_SIZE = 1000
@@ -68,7 +70,7 @@ SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
 )
 
 PROVIDER = ScimProvider(
-    models=[User, EnterpriseUser, Group],
+    models=[User, EnterpriseUser, AccountExtension, Group],
     resource_types=[ResourceType.from_resource(UserModel), ResourceType.from_resource(Group)],
     config=SERVICE_PROVIDER_CONFIG,
     policy=POLICY,
