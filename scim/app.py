@@ -11,6 +11,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from scim.auth import TokenAuthenticator
+from scim.bulk import Bulk
 from scim.errors import MethodNotAllowedError, error_response
 from scim.routes import discovery
 from scim.routes.groups import GroupEndpoints
@@ -49,6 +50,7 @@ def create_scim_app(engine: Engine, authenticator: TokenAuthenticator | None = N
     routes: list[Route] = [
         *discovery.ROUTES,
         Route("/.search", scim_errors(root_search.search), methods=["POST"]),
+        Route("/Bulk", scim_errors(Bulk(authenticator, resources).bulk), methods=["POST"]),
         Route(
             "/Me{rest:path}",
             scim_errors(Me(authenticator).__call__),

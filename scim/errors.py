@@ -8,6 +8,7 @@ translated into it here, so handlers just raise.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import (
@@ -72,14 +73,19 @@ def validation_exception(exc: ValidationError) -> SCIMException:
     return SCIMException.from_error(Error.from_validation_errors(exc)[0])
 
 
-def error_response(exc: Exception) -> ScimResponse:
-    """The SCIM Error response for an exception; unexpected ones are logged and become a 500."""
+def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
+    """The HTTP status and SCIM Error JSON for an exception; unexpected ones are logged, 500."""
     scim_exc = scim_exception(exc)
     if scim_exc is None:
         log.error("unexpected error while serving a SCIM request", exc_info=exc)
         error = Error(status=500, detail="Internal server error")
     else:
         error = scim_exc.to_error()
-    status = int(error.status or 500)
+    return int(error.status or 500), error.model_dump()
+
+
+def error_response(exc: Exception) -> ScimResponse:
+    """The SCIM Error response for an exception."""
+    status, body = error_body(exc)
     headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'} if status == 401 else None
-    return ScimResponse(error.model_dump(), status_code=status, headers=headers)
+    return ScimResponse(body, status_code=status, headers=headers)

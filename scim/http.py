@@ -38,16 +38,19 @@ def _is_json(content_type: str) -> bool:
     )
 
 
-async def read_json(request: Request) -> Any:
-    """The request body as JSON; 415 for a non-JSON media type, 400 invalidSyntax if unreadable."""
+async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    """The request body as JSON; 415 for a non-JSON media type, 413 past ``limit`` bytes,
+    400 invalidSyntax if unreadable."""
     if not _is_json(request.headers.get("content-type", "")):
         raise UnsupportedMediaTypeError()
     length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise PayloadTooLargeException(detail=f"The body exceeds {MAX_BODY_BYTES} bytes")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise PayloadTooLargeException(detail=f"The body exceeds {MAX_BODY_BYTES} bytes")
+    if length and length.isdigit() and int(length) > limit:
+        raise PayloadTooLargeException(detail=f"The body exceeds {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:  # a chunked body announces no length: count as it comes
+            raise PayloadTooLargeException(detail=f"The body exceeds {limit} bytes")
     try:
         return json.loads(body)
     except ValueError as exc:

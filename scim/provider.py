@@ -32,6 +32,8 @@ UserModel: Any = User[EnterpriseUser | AccountExtension]
 GroupModel: Any = Group
 
 MAX_PAGE_SIZE = 1000
+MAX_BULK_OPERATIONS = 1000
+MAX_BULK_BYTES = 4 * 1024 * 1024
 DEFAULT_PAGE_SIZE = 100
 
 # Real identity providers depart from RFC 7644 in known ways (shared
@@ -47,7 +49,7 @@ POLICY = ScimPolicy(
 SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
     documentation_uri="https://github.com/scimd/scimd#readme",
     patch=Patch(supported=True),
-    bulk=Bulk(supported=False, max_operations=0, max_payload_size=0),
+    bulk=Bulk(supported=True, max_operations=MAX_BULK_OPERATIONS, max_payload_size=MAX_BULK_BYTES),
     filter=Filter(supported=True, max_results=MAX_PAGE_SIZE),
     change_password=ChangePassword(supported=False),
     sort=Sort(supported=True),

@@ -77,6 +77,16 @@ def list_response(listed: Listing, start_index: int | None) -> ScimResponse:
     return ScimResponse(body)
 
 
+def _transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    with PROVIDER, engine.begin() as conn:
+        return work(conn)
+
+
+async def in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in a worker thread, inside ONE transaction that commits if it returns."""
+    return await run_in_threadpool(_transaction, engine, work)
+
+
 class ResourceEndpoints:
     """The endpoints of one resource type; subclasses provide the storage hooks."""
 
@@ -116,6 +126,20 @@ class ResourceEndpoints:
     def delete(self, conn: Connection, tenant_id: int, id: str, version: int | None) -> None:
         raise NotImplementedError
 
+    def apply_patch(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        id: str,
+        patch: PatchOp[Any] | None,
+        version: int | None,
+        full: bool,
+    ) -> Stored:
+        """A validated PATCH, or the unchanged resource for an empty one."""
+        if patch is None:
+            return self.get(conn, tenant_id, id, full)
+        return self.patch(conn, tenant_id, id, patch, version, full)
+
     def query(
         self, conn: Connection, tenant_id: int, request: PageRequest, full: bool
     ) -> tuple[Page, list[Stored]]:
@@ -130,18 +154,25 @@ class ResourceEndpoints:
 
     # --- plumbing ---------------------------------------------------------------
 
-    def _transaction(self, work: Callable[[Connection], T]) -> T:
-        with PROVIDER, self.engine.begin() as conn:
-            return work(conn)
-
     async def _run(self, work: Callable[[Connection], T]) -> T:
-        return await run_in_threadpool(self._transaction, work)
+        return await in_transaction(self.engine, work)
 
-    def _validate(self, payload: Any, context: Context) -> Any:
+    def validate_resource(self, payload: Any, context: Context) -> Any:
+        """A request body as this type's model, in a request context, IdP leniency applied."""
         with PROVIDER:
             return self.model.model_validate(
                 normalize_resource(payload, self.schema_id), scim_ctx=context
             )
+
+    def validate_patch(self, payload: Any) -> PatchOp[Any] | None:
+        """A PATCH body as a PatchOp of this type; None for an empty (no-op) one."""
+        if is_empty_patch(payload):
+            return None
+        with PROVIDER:
+            patch: PatchOp[Any] = PatchOp[self.model].model_validate(  # type: ignore[name-defined]
+                normalize_patch(payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST
+            )
+        return patch
 
     def _respond(
         self,
@@ -237,7 +268,9 @@ class ResourceEndpoints:
     async def create_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
         parameters = http.response_parameters(request.query_params, self.model)
-        resource = self._validate(await http.read_json(request), Context.RESOURCE_CREATION_REQUEST)
+        resource = self.validate_resource(
+            await http.read_json(request), Context.RESOURCE_CREATION_REQUEST
+        )
         stored = await self._run(lambda conn: self.create(conn, principal.tenant_id, resource))
         return self._respond(
             stored, request, parameters, Context.RESOURCE_CREATION_RESPONSE, status=201
@@ -258,7 +291,7 @@ class ResourceEndpoints:
         parameters = http.response_parameters(request.query_params, self.model)
         id = request.path_params["id"]
         version = expected_version(request.headers)
-        resource = self._validate(
+        resource = self.validate_resource(
             await http.read_json(request), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         stored = await self._run(
@@ -273,15 +306,9 @@ class ResourceEndpoints:
         version = expected_version(request.headers)
         payload = await http.read_json(request)
         full = self.wants_everything(parameters)
-        if is_empty_patch(payload):
-            stored = await self._run(lambda conn: self.get(conn, principal.tenant_id, id, full))
-            return self._respond(stored, request, parameters, Context.RESOURCE_PATCH_RESPONSE)
-        with PROVIDER:
-            patch = PatchOp[self.model].model_validate(  # type: ignore[name-defined]
-                normalize_patch(payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST
-            )
+        patch = self.validate_patch(payload)
         stored = await self._run(
-            lambda conn: self.patch(conn, principal.tenant_id, id, patch, version, full)
+            lambda conn: self.apply_patch(conn, principal.tenant_id, id, patch, version, full)
         )
         return self._respond(stored, request, parameters, Context.RESOURCE_PATCH_RESPONSE)
 

@@ -15,7 +15,7 @@ def test_service_provider_config_advertises_what_is_served(scim):
     assert body["filter"]["supported"] is True
     assert body["filter"]["maxResults"] == 1000
     assert body["etag"] == {"supported": True}
-    assert body["bulk"]["supported"] is False
+    assert body["bulk"]["supported"] is True
     assert body["authenticationSchemes"][0]["type"] == "oauthbearertoken"
     assert body["meta"]["location"] == "http://testserver/scim/v2/ServiceProviderConfig"
 
