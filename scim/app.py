@@ -13,6 +13,7 @@ from starlette.routing import Route
 from scim.auth import TokenAuthenticator
 from scim.bulk import Bulk
 from scim.errors import MethodNotAllowedError, error_response
+from scim.provider import PROVIDER, STRICT_PROVIDER
 from scim.routes import discovery
 from scim.routes.groups import GroupEndpoints
 from scim.routes.resources import scim_errors
@@ -43,9 +44,16 @@ class Me:
         )
 
 
-def create_scim_app(engine: Engine, authenticator: TokenAuthenticator | None = None) -> Starlette:
+def create_scim_app(
+    engine: Engine, authenticator: TokenAuthenticator | None = None, *, strict: bool = False
+) -> Starlette:
+    """SCIM on ``engine``; ``strict`` refuses what the lenient default accepts from IdPs."""
     authenticator = authenticator or TokenAuthenticator(engine)
-    resources = [UserEndpoints(engine, authenticator), GroupEndpoints(engine, authenticator)]
+    provider = STRICT_PROVIDER if strict else PROVIDER
+    resources = [
+        UserEndpoints(engine, authenticator, provider),
+        GroupEndpoints(engine, authenticator, provider),
+    ]
     root_search = RootSearch(authenticator, resources)
     routes: list[Route] = [
         *discovery.ROUTES,

@@ -133,6 +133,7 @@ class Bulk:
         self.authenticator = authenticator
         self.endpoints = {f"/{endpoint.endpoint.lower()}": endpoint for endpoint in endpoints}
         self.engine = endpoints[0].engine
+        self.provider = endpoints[0].provider
 
     def _route(self, path: str) -> tuple[ResourceEndpoints, str | None]:
         head, _, id = path.strip("/").partition("/")
@@ -247,6 +248,7 @@ class Bulk:
         base = http.base_url(request)
         results = await in_transaction(
             self.engine,
+            self.provider,
             lambda conn: self._execute(conn, principal.tenant_id, operations, fail_on_errors, base),
         )
         return ScimResponse({"schemas": [BULK_RESPONSE], "Operations": results})

@@ -71,9 +71,19 @@ SERVICE_PROVIDER_CONFIG = ServiceProviderConfig(
     ],
 )
 
-PROVIDER = ScimProvider(
-    models=[User, EnterpriseUser, AccountExtension, Group],
-    resource_types=[ResourceType.from_resource(UserModel), ResourceType.from_resource(Group)],
-    config=SERVICE_PROVIDER_CONFIG,
-    policy=POLICY,
-)
+
+def _provider(policy: ScimPolicy) -> ScimProvider:
+    return ScimProvider(
+        models=[User, EnterpriseUser, AccountExtension, Group],
+        resource_types=[ResourceType.from_resource(UserModel), ResourceType.from_resource(Group)],
+        config=SERVICE_PROVIDER_CONFIG,
+        policy=policy,
+    )
+
+
+PROVIDER = _provider(POLICY)
+"""The service as scimd runs it by default: lenient where real IdPs need it."""
+
+STRICT_PROVIDER = _provider(ScimPolicy())
+"""The same service reading payloads strictly (``SCIMD_SCIM_STRICT=1``): unknown
+attributes and schema URNs are refused, as §5.3 of the interoperability profile asks."""

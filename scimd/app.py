@@ -44,7 +44,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Mount("/scim/v2", app=create_scim_app(engine, authenticator)),
+            Mount(
+                "/scim/v2",
+                app=create_scim_app(engine, authenticator, strict=settings.scim_strict),
+            ),
         ],
         lifespan=lifespan,
     )

@@ -18,3 +18,6 @@ class Settings(BaseSettings):
 
     token_cache_seconds: float = 5.0
     """How long a process trusts a token lookup; a revoked token dies within this."""
+
+    scim_strict: bool = False
+    """Refuse unknown attributes and schema URNs instead of ignoring them (IdPs send some)."""

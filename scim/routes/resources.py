@@ -12,7 +12,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from scim2_models import Context, ListResponse, PatchOp, Resource, ResponseParameters
+from scim2_models import (
+    Context,
+    ListResponse,
+    PatchOp,
+    Resource,
+    ResponseParameters,
+    ScimProvider,
+)
 from sqlalchemy import Connection, Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -77,14 +84,17 @@ def list_response(listed: Listing, start_index: int | None) -> ScimResponse:
     return ScimResponse(body)
 
 
-def _transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
-    with PROVIDER, engine.begin() as conn:
+def _transaction(engine: Engine, provider: ScimProvider, work: Callable[[Connection], T]) -> T:
+    with provider, engine.begin() as conn:
         return work(conn)
 
 
-async def in_transaction(engine: Engine, work: Callable[[Connection], T]) -> T:
-    """Run ``work`` in a worker thread, inside ONE transaction that commits if it returns."""
-    return await run_in_threadpool(_transaction, engine, work)
+async def in_transaction(
+    engine: Engine, provider: ScimProvider, work: Callable[[Connection], T]
+) -> T:
+    """Run ``work`` in a worker thread, inside ONE transaction that commits if it returns,
+    under ``provider``'s policy (PATCH reads it)."""
+    return await run_in_threadpool(_transaction, engine, provider, work)
 
 
 class ResourceEndpoints:
@@ -95,9 +105,15 @@ class ResourceEndpoints:
     schema_id: str
     spec: ResourceSpec
 
-    def __init__(self, engine: Engine, authenticator: TokenAuthenticator) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        authenticator: TokenAuthenticator,
+        provider: ScimProvider = PROVIDER,
+    ) -> None:
         self.engine = engine
         self.authenticator = authenticator
+        self.provider = provider
 
     # --- storage hooks, run in a worker thread inside a transaction -----------
 
@@ -155,11 +171,11 @@ class ResourceEndpoints:
     # --- plumbing ---------------------------------------------------------------
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
-        return await in_transaction(self.engine, work)
+        return await in_transaction(self.engine, self.provider, work)
 
     def validate_resource(self, payload: Any, context: Context) -> Any:
         """A request body as this type's model, in a request context, IdP leniency applied."""
-        with PROVIDER:
+        with self.provider:
             return self.model.model_validate(
                 normalize_resource(payload, self.schema_id), scim_ctx=context
             )
@@ -168,7 +184,7 @@ class ResourceEndpoints:
         """A PATCH body as a PatchOp of this type; None for an empty (no-op) one."""
         if is_empty_patch(payload):
             return None
-        with PROVIDER:
+        with self.provider:
             patch: PatchOp[Any] = PatchOp[self.model].model_validate(  # type: ignore[name-defined]
                 normalize_patch(payload), scim_ctx=Context.RESOURCE_PATCH_REQUEST
             )
