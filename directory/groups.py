@@ -102,8 +102,7 @@ def replace_group(
 ) -> StoredGroup:
     """Replace a group's document and its whole member list."""
     current = lock_group(conn, tenant_id, group_id, expected_version=expected_version)
-    memberships.clear_members(conn, tenant_id, group_id)
-    memberships.add_members(conn, tenant_id, group_id, members)
+    memberships.set_members(conn, tenant_id, group_id, members)
     save_group(conn, tenant_id, current, document)
     return get_group(conn, tenant_id, group_id)
 

@@ -152,6 +152,45 @@ def remove_members(
     return result.rowcount
 
 
+def set_members(
+    conn: Connection, tenant_id: int, group_id: str, members: Mapping[str, str | None]
+) -> int:
+    """Make the group's members exactly ``members``; returns how many rows changed.
+
+    Members already in the group keep their rows, so replacing a list with
+    itself changes nothing.
+    """
+    if not members:
+        return clear_members(conn, tenant_id, group_id)
+    removed = conn.execute(
+        delete(tables.Membership).where(
+            tables.Membership.tenant_id == tenant_id,
+            tables.Membership.group_id == group_id,
+            tables.Membership.member_id.not_in(list(members)),
+        )
+    ).rowcount
+    return removed + add_members(conn, tenant_id, group_id, members)
+
+
+def relabel_members(
+    conn: Connection, tenant_id: int, group_id: str, labels: Mapping[str, str | None]
+) -> int:
+    """Set the display label of existing members; returns how many rows changed."""
+    changed = 0
+    for member_id, display in labels.items():
+        changed += conn.execute(
+            update(tables.Membership)
+            .where(
+                tables.Membership.tenant_id == tenant_id,
+                tables.Membership.group_id == group_id,
+                tables.Membership.member_id == member_id,
+                tables.Membership.display.is_distinct_from(display),
+            )
+            .values(display=bounded_text("members.display", display, NAME_LENGTH))
+        ).rowcount
+    return changed
+
+
 def clear_members(conn: Connection, tenant_id: int, group_id: str) -> int:
     result = conn.execute(
         delete(tables.Membership).where(

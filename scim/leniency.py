@@ -111,6 +111,7 @@ def normalize_patch(payload: Any) -> Any:
     - Entra sends a bare-id ``manager`` value (``"value": "id"``), with a path or as
       a pathless ``urn:...:manager`` key: it becomes ``{"value": id}``.
     - ``path: manager`` (and other enterprise attributes) without the URN gets it.
+    - A pathless value's read-only ``id`` and ``meta`` are dropped.
     """
     if not isinstance(payload, dict):
         return payload
@@ -128,10 +129,14 @@ def normalize_patch(payload: Any) -> Any:
             if _is_manager_path(path):
                 operation = {**operation, "value": _manager_value(value)}
             elif path is None and isinstance(value, dict):
+                # Entra sends the read-only `id` (and sometimes `meta`) in pathless
+                # values: ignored, as read-only attributes of a creation are.
                 operation = {
                     **operation,
                     "value": {
-                        k: _manager_value(v) if _is_manager_path(k) else v for k, v in value.items()
+                        k: _manager_value(v) if _is_manager_path(k) else v
+                        for k, v in value.items()
+                        if k.lower() not in ("id", "meta")
                     },
                 }
         operations.append(operation)

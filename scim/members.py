@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scim2_models import InvalidPathException, InvalidValueException, PatchOp, PatchOperation
+from scim2_models import (
+    InvalidPathException,
+    InvalidValueException,
+    MutabilityException,
+    PatchOp,
+    PatchOperation,
+)
 from scim2_models.path.expressions import (
     CompareOperator,
     Comparison,
@@ -28,7 +34,7 @@ CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:group"
 class MemberChanges:
     """What a PATCH does to a group's members, in order."""
 
-    # (add|remove|set|clear, {member id: display label or None})
+    # (add|remove|set|clear|display, {member id: display label or None})
     steps: list[tuple[str, dict[str, str | None]]] = field(default_factory=list)
 
     def __bool__(self) -> bool:
@@ -84,9 +90,17 @@ def split(patch: PatchOp[Any]) -> tuple[MemberChanges, list[PatchOperation[Any]]
         if path is None or not _is_members(path):
             others.append(operation)
             continue
-        if len(path.parts) > 1:
-            raise InvalidPathException(detail="sub-attributes of members cannot be changed")
         value_filter = path.value_filter
+        if len(path.parts) > 1:
+            # Only a member's display label may change (RFC 7643 §4.2: value,
+            # $ref and type are immutable).
+            if path.parts[1].lower() != "display" or value_filter is None:
+                raise MutabilityException(detail=f"{path} is immutable")
+            label = None if operation.op is Op.remove else operation.value
+            if label is not None and not isinstance(label, str):
+                raise InvalidValueException(detail="members.display is a string")
+            changes.steps.append(("display", dict.fromkeys(_filter_ids(value_filter), label)))
+            continue
         if operation.op is Op.remove:
             if value_filter is not None:
                 changes.steps.append(("remove", _filter_ids(value_filter)))

@@ -65,13 +65,15 @@ class GroupEndpoints(ResourceEndpoints):
         current = groups.lock_group(conn, tenant_id, id, expected_version=version)
         member_changes, others = members.split(patch)
         changed = False
-        for step, ids in member_changes.steps:
-            if step in ("set", "clear"):
-                changed |= memberships.clear_members(conn, tenant_id, id) > 0
-            if step in ("set", "add"):
-                changed |= memberships.add_members(conn, tenant_id, id, ids) > 0
-            elif step == "remove":
-                changed |= memberships.remove_members(conn, tenant_id, id, ids) > 0
+        apply = {
+            "add": memberships.add_members,
+            "remove": memberships.remove_members,
+            "set": memberships.set_members,
+            "clear": lambda conn, tenant_id, id, _: memberships.clear_members(conn, tenant_id, id),
+            "display": memberships.relabel_members,
+        }
+        for step, members_of_step in member_changes.steps:
+            changed |= apply[step](conn, tenant_id, id, members_of_step) > 0
         document = current.document
         if others:
             resource = group_resource(current, "")

@@ -246,3 +246,19 @@ def test_member_add_writes_one_row_without_rewriting_the_group_document(scim, en
     assert "members" not in after
     assert after == before
     assert rows == 3
+
+
+def test_replace_a_members_display_label_by_filter(scim):
+    alice, bob = _users(scim, 2)
+    created = scim.post("/Groups", json=group("Team", alice, bob)).json()
+    response = scim.patch(
+        f"/Groups/{created['id']}",
+        json=patch(
+            {"op": "replace", "path": f'members[value eq "{alice}"].display', "value": "Al"}
+        ),
+    )
+    assert response.status_code == 200, response.text
+    shown = {m["value"]: m.get("display") for m in response.json()["members"]}
+    assert shown[alice] == "Al"
+    assert shown[bob] != "Al"
+    assert response.json()["meta"]["version"] == 'W/"2"'
