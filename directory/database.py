@@ -14,6 +14,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from directory.values import comparison_key
+
 DEFAULT_DATABASE_URL = "sqlite:///./var/scimd.db"
 _MIGRATION_LOCK = 0x5C1D  # pg_advisory_xact_lock key serialising schema upgrades
 
@@ -55,7 +57,17 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # OS crash or power loss can lose the last transactions.
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # LIKE then respects case, as on PostgreSQL: case-insensitive attributes are
+    # compared on their folded keys, case-exact ones must not be folded by LIKE.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
+    # SQLite's lower() folds ASCII only; filters on attributes kept in the JSON
+    # document fold with the same function that makes the stored keys.
+    dbapi_connection.create_function("scimd_fold", 1, _fold, deterministic=True)
+
+
+def _fold(value: Any) -> Any:
+    return comparison_key(value) if isinstance(value, str) else value
 
 
 def _begin_sqlite(connection: Any) -> None:

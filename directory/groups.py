@@ -18,7 +18,7 @@ from directory.clock import as_utc, utcnow
 from directory.errors import NotFound, VersionMismatch
 from directory.paging import Page, PageRequest
 from directory.records import StoredGroup
-from directory.values import NAME_LENGTH, bounded_text, comparison_key
+from directory.values import NAME_LENGTH, bounded_key, bounded_text
 
 _GROUP_COLUMNS = (
     tables.Group.id,
@@ -36,7 +36,7 @@ def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
     assert display_name is not None
     return {
         "display_name": display_name,
-        "display_name_key": comparison_key(display_name),
+        "display_name_key": bounded_key("displayName", display_name, NAME_LENGTH),
         "external_id": bounded_text("externalId", document.get("externalId"), NAME_LENGTH),
     }
 

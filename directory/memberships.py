@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
 
 from directory import tables
 from directory.clock import utcnow
@@ -169,26 +169,41 @@ def set_members(
             tables.Membership.member_id.not_in(list(members)),
         )
     ).rowcount
-    return removed + add_members(conn, tenant_id, group_id, members)
+    relabelled = relabel_members(conn, tenant_id, group_id, members)
+    return removed + relabelled + add_members(conn, tenant_id, group_id, members)
 
 
 def relabel_members(
     conn: Connection, tenant_id: int, group_id: str, labels: Mapping[str, str | None]
 ) -> int:
-    """Set the display label of existing members; returns how many rows changed."""
-    changed = 0
-    for member_id, display in labels.items():
-        changed += conn.execute(
+    """Give existing members these display labels; returns how many labels changed."""
+    if not labels:
+        return 0
+    rows = conn.execute(
+        select(tables.Membership.member_id, tables.Membership.display).where(
+            tables.Membership.tenant_id == tenant_id,
+            tables.Membership.group_id == group_id,
+            tables.Membership.member_id.in_(list(labels)),
+        )
+    )
+    current = {member: display for member, display in rows}
+    changes = [
+        {"member": member, "label": bounded_text("members.display", label, NAME_LENGTH)}
+        for member, label in labels.items()
+        if member in current and current[member] != label
+    ]
+    if changes:
+        conn.execute(
             update(tables.Membership)
             .where(
                 tables.Membership.tenant_id == tenant_id,
                 tables.Membership.group_id == group_id,
-                tables.Membership.member_id == member_id,
-                tables.Membership.display.is_distinct_from(display),
+                tables.Membership.member_id == bindparam("member"),
             )
-            .values(display=bounded_text("members.display", display, NAME_LENGTH))
-        ).rowcount
-    return changed
+            .values(display=bindparam("label")),
+            changes,
+        )
+    return len(changes)
 
 
 def clear_members(conn: Connection, tenant_id: int, group_id: str) -> int:

@@ -94,7 +94,9 @@ class User(Base):
     external_id: Mapped[str | None] = mapped_column(String(256))
     display_name: Mapped[str | None] = mapped_column(String(256))
     display_name_key: Mapped[str | None] = mapped_column(String(256))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # As the document says: None when the client sent no `active` (filters then
+    # do not match `active eq true`; sign-in treats it as active).
+    active: Mapped[bool | None] = mapped_column(Boolean)
     created: Mapped[datetime]
     last_modified: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -118,7 +120,7 @@ class UserEmail(Base):
     value: Mapped[str] = mapped_column(String(320))
     value_key: Mapped[str] = mapped_column(String(320))
     type: Mapped[str | None] = mapped_column(String(64))
-    primary: Mapped[bool] = mapped_column(Boolean, default=False)
+    primary: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         ForeignKeyConstraint(

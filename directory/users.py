@@ -17,7 +17,7 @@ from directory.clock import as_utc, utcnow
 from directory.errors import Conflict, NotFound, VersionMismatch
 from directory.paging import Page, PageRequest
 from directory.records import StoredUser
-from directory.values import EMAIL_LENGTH, NAME_LENGTH, bounded_text, comparison_key
+from directory.values import EMAIL_LENGTH, NAME_LENGTH, bounded_key, bounded_text
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -38,11 +38,13 @@ def _indexed_columns(document: dict[str, Any]) -> dict[str, Any]:
     active = document.get("active")
     return {
         "user_name": user_name,
-        "user_name_key": comparison_key(user_name),
+        "user_name_key": bounded_key("userName", user_name, NAME_LENGTH),
         "external_id": bounded_text("externalId", document.get("externalId"), NAME_LENGTH),
         "display_name": display_name,
-        "display_name_key": comparison_key(display_name) if display_name else None,
-        "active": True if active is None else bool(active),
+        "display_name_key": (
+            bounded_key("displayName", display_name, NAME_LENGTH) if display_name else None
+        ),
+        "active": None if active is None else bool(active),
     }
 
 
@@ -60,9 +62,9 @@ def _email_rows(tenant_id: int, user_id: str, document: dict[str, Any]) -> list[
                 "user_id": user_id,
                 "position": position,
                 "value": value,
-                "value_key": comparison_key(value),
+                "value_key": bounded_key("emails.value", value, EMAIL_LENGTH),
                 "type": bounded_text("emails.type", email.get("type"), 64),
-                "primary": bool(email.get("primary")),
+                "primary": None if email.get("primary") is None else bool(email["primary"]),
             }
         )
     return rows

@@ -28,6 +28,15 @@ def comparison_key(value: str) -> str:
     return unicodedata.normalize("NFC", unicodedata.normalize("NFC", value).lower())
 
 
+def bounded_key(name: str, value: str, max_length: int) -> str:
+    """The comparison key of ``value``, bounded too: case-folding can lengthen a string
+    ("İ" lower-cases to two characters)."""
+    key = comparison_key(value)
+    if len(key) > max_length:
+        raise InvalidValue(f"{name} is longer than {max_length} characters once case-folded")
+    return key
+
+
 def bounded_text(name: str, value: Any, max_length: int, *, required: bool = False) -> str | None:
     """``value`` as a bounded string (None when optional and absent); InvalidValue otherwise."""
     if value is None:

@@ -33,6 +33,7 @@ from scim2_models.path.expressions import (
     AttrPath,
     CompareOperator,
     Comparison,
+    FilterNode,
     LogicalExpr,
     LogicalOperator,
     Not,
@@ -47,6 +48,7 @@ from sqlalchemy import (
     case,
     cast,
     exists,
+    false,
     func,
     literal,
     literal_column,
@@ -59,10 +61,15 @@ from sqlalchemy import (
 from directory import tables
 from directory.clock import as_utc
 from directory.values import comparison_key
+from scim.http import check_storable
 from scim.leniency import qualified, quote_bare_values
 from scim.provider import GroupModel, UserModel
 
 Op = CompareOperator
+MAX_FILTER_LENGTH = 10_000
+# Deeper trees compile to SQL that SQLAlchemy's recursive compiler (and the
+# database's parser) cannot take; no real filter nests this far.
+MAX_FILTER_DEPTH = 50
 
 
 @dataclass(frozen=True)
@@ -81,6 +88,7 @@ class SideTable:
     table: Any
     owner_match: ColumnElement[bool]
     columns: dict[str, Column]  # by lower-cased sub-attribute name; "value" is the default
+    in_document: bool = False  # the document holds it too: other sub-attributes are read there
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,7 @@ def _typed(value: Any, column: Column) -> Any:
     if column.kind in ("datetime", "datetime_text"):
         try:
             moment = as_utc(datetime.fromisoformat(str(value)))
-        except ValueError as exc:
+        except (ValueError, OverflowError) as exc:  # out of range once in UTC
             raise InvalidFilterException(detail=f"{value!r} is not a dateTime") from exc
         # A dateTime inside the JSON document is text: compare its UTC ISO form.
         return moment if column.kind == "datetime" else moment.isoformat().replace("+00:00", "Z")
@@ -119,6 +127,10 @@ def _typed(value: Any, column: Column) -> Any:
         return value
     if not isinstance(value, str):
         raise InvalidFilterException(detail=f"{value!r} is not a string")
+    try:
+        check_storable(value)
+    except InvalidValueException as exc:
+        raise InvalidFilterException(detail=exc.detail) from exc
     return value if column.case_exact else comparison_key(value)
 
 
@@ -197,6 +209,21 @@ class _Json:
 _KINDS = {bool: "bool", datetime: "datetime_text", int: "int", float: "float"}
 
 
+class _UnknownAttribute(Exception):
+    """A filter names an attribute the resource type does not have."""
+
+
+def _names(node: FilterNode) -> set[str]:
+    """The (lower-cased) sub-attribute names a value filter compares."""
+    if isinstance(node, Comparison | Present):
+        return {(node.attr_path.sub_attr or node.attr_path.attr).lower()}
+    if isinstance(node, LogicalExpr):
+        return {name for term in node.terms for name in _names(term)}
+    if isinstance(node, Not):
+        return _names(node.expr)
+    return set()
+
+
 def _path_text(attr_path: AttrPath) -> str:
     name = (
         attr_path.attr if attr_path.sub_attr is None else f"{attr_path.attr}.{attr_path.sub_attr}"
@@ -214,7 +241,7 @@ def _json_location(spec: ResourceSpec, text: str) -> _Json:
     except (ValueError, TypeError) as exc:
         raise InvalidFilterException(detail=str(exc)) from exc
     if binding is None:
-        raise InvalidFilterException(detail=f"unknown attribute {text!r}")
+        raise _UnknownAttribute(f"unknown attribute {text!r}")
     schema, _, names = str(binding.urn).rpartition(":")
     head, _, sub = names.partition(".")
     core = schema.lower() == spec.core_schema
@@ -235,7 +262,16 @@ def _json_location(spec: ResourceSpec, text: str) -> _Json:
     )
 
 
-def _json_column(raw: Any, kind: str, case_exact: bool) -> Column:
+def fold(expr: Any, dialect: str) -> Any:
+    """Case-fold text in SQL as ``comparison_key`` does in Python.
+
+    PostgreSQL's lower() folds all of Unicode; SQLite's only folds ASCII, so on
+    SQLite the store registers ``scimd_fold`` (directory.database) and uses it.
+    """
+    return func.scimd_fold(expr) if dialect == "sqlite" else func.lower(expr)
+
+
+def _json_column(raw: Any, kind: str, case_exact: bool, dialect: str) -> Column:
     """A JSON value read with SQLAlchemy's typed JSON accessors (both dialects)."""
     if kind == "bool":
         value = raw.as_boolean()
@@ -246,7 +282,7 @@ def _json_column(raw: Any, kind: str, case_exact: bool) -> Column:
     elif case_exact or kind != "string":
         value = raw.as_string()
     else:
-        value = func.lower(raw.as_string())
+        value = fold(raw.as_string(), dialect)
     return Column(value, kind=kind, case_exact=case_exact)
 
 
@@ -263,16 +299,19 @@ def _element_column(element: Any, name: str, kind: str, case_exact: bool, dialec
             return Column(text_value, kind="bool")
     if kind in ("int", "float"):
         return Column(cast(text_value, Float), kind=kind)
-    folded = text_value if case_exact or kind != "string" else func.lower(text_value)
+    folded = text_value if case_exact or kind != "string" else fold(text_value, dialect)
     return Column(folded, kind=kind, case_exact=case_exact)
 
 
 class SqlFilter(_BooleanLogic):
     """Compile one resource type's filter tree to a WHERE clause for one SQL dialect."""
 
-    def __init__(self, spec: ResourceSpec, dialect: str) -> None:
+    def __init__(self, spec: ResourceSpec, dialect: str, *, unknown_matches_nothing: bool = False):
         self.spec = spec
         self.dialect = dialect
+        # Root .search reads one filter against every type: an attribute one type
+        # lacks matches none of its resources there (RFC 7644 §3.4.3).
+        self.unknown_matches_nothing = unknown_matches_nothing
 
     def _indexed(self, attr_path: AttrPath) -> Column | SideTable | None:
         uri = attr_path.uri.lower() if attr_path.uri else None
@@ -333,31 +372,58 @@ class SqlFilter(_BooleanLogic):
         if location.multi_valued:
             return location, None
         raw = self.spec.document[location.path]
-        return location, _json_column(raw, location.kind, location.case_exact)
+        return location, _json_column(raw, location.kind, location.case_exact, self.dialect)
 
     # --- the visitor --------------------------------------------------------------------
 
+    def visit(self, node: FilterNode) -> ColumnElement[bool]:
+        try:
+            return super().visit(node)
+        except _UnknownAttribute as exc:
+            if self.unknown_matches_nothing:
+                return false()
+            raise InvalidFilterException(detail=str(exc)) from exc
+
+    def _side(self, side: SideTable, attr_path: AttrPath, names: set[str]) -> bool:
+        """Whether the side table answers for these sub-attributes (else: the document)."""
+        if names <= set(side.columns):
+            return True
+        if side.in_document:
+            return False
+        raise InvalidFilterException(
+            detail=f"filtering {attr_path.attr} on {', '.join(sorted(names))} is not supported"
+        )
+
     def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
+        if node.value is None and node.op in (Op.eq, Op.ne):
+            # `attr eq null`: the attribute is absent, also for multi-valued ones.
+            present = self.visit_present(Present(attr_path=node.attr_path))
+            return not_(present) if node.op is Op.eq else present
+        # `ne` on a multi-valued attribute: no value equals (not "some value differs").
+        op = Op.eq if node.op is Op.ne else node.op
         indexed = self._indexed(node.attr_path)
         if isinstance(indexed, Column):
             return compare(indexed, node.op, node.value)
-        if isinstance(indexed, SideTable):
-            side_column = self._side_column(indexed, node.attr_path.sub_attr or "value")
-            return self._exists_side(indexed, compare(side_column, node.op, node.value))
+        sub = (node.attr_path.sub_attr or "value").lower()
+        if isinstance(indexed, SideTable) and self._side(indexed, node.attr_path, {sub}):
+            found = self._exists_side(indexed, compare(indexed.columns[sub], op, node.value))
+            return not_(found) if node.op is Op.ne else found
         location, column = self._document_column(node.attr_path)
         if column is not None:
             return compare(column, node.op, node.value)
-        return self._exists_json(
-            location, lambda read: compare(read(location.sub or "value"), node.op, node.value)
+        found = self._exists_json(
+            location, lambda read: compare(read(location.sub or "value"), op, node.value)
         )
+        return not_(found) if node.op is Op.ne else found
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         indexed = self._indexed(node.attr_path)
         sub = node.attr_path.sub_attr
         if isinstance(indexed, Column):
             return indexed.expr.is_not(None)  # type: ignore[no-any-return]
-        if isinstance(indexed, SideTable):
-            condition = self._side_column(indexed, sub).expr.is_not(None) if sub else true()
+        names = {sub.lower()} if sub else set()
+        if isinstance(indexed, SideTable) and self._side(indexed, node.attr_path, names):
+            condition = indexed.columns[sub.lower()].expr.is_not(None) if sub else true()
             return self._exists_side(indexed, condition)
         location, column = self._document_column(node.attr_path)
         if column is not None:
@@ -369,7 +435,8 @@ class SqlFilter(_BooleanLogic):
 
     def visit_value_path(self, node: ValuePath) -> ColumnElement[bool]:
         indexed = self._indexed(node.attr_path)
-        if isinstance(indexed, SideTable):
+        names = _names(node.val_filter)
+        if isinstance(indexed, SideTable) and self._side(indexed, node.attr_path, names):
             side = indexed
             rows = _ElementFilter(lambda name: self._side_column(side, name))
             return self._exists_side(side, rows.visit(node.val_filter))
@@ -395,7 +462,7 @@ class SqlFilter(_BooleanLogic):
                     return indexed.columns["sort"]
                 raise InvalidFilterException(detail=f"{text!r} is not sortable")
             location, column = self._document_column(attr_path)
-        except (SCIMException, ValueError, TypeError) as exc:
+        except (SCIMException, _UnknownAttribute, ValueError, TypeError) as exc:
             raise InvalidValueException(detail=f"sortBy {text!r}: {exc}") from exc
         if column is None:
             raise InvalidValueException(
@@ -425,6 +492,7 @@ def _user_spec() -> ResourceSpec:
             "active": Column(user.active, kind="bool"),
             "meta.created": Column(user.created, kind="datetime"),
             "meta.lastmodified": Column(user.last_modified, kind="datetime"),
+            "meta.resourcetype": Column(literal("user")),
         },
         side_tables={
             "emails": SideTable(
@@ -436,6 +504,7 @@ def _user_spec() -> ResourceSpec:
                     "primary": Column(email.primary, kind="bool"),
                     "sort": Column(primary_email),
                 },
+                in_document=True,
             ),
             "groups": SideTable(
                 member,
@@ -466,6 +535,7 @@ def _group_spec() -> ResourceSpec:
             "externalid": Column(group.external_id, case_exact=True),
             "meta.created": Column(group.created, kind="datetime"),
             "meta.lastmodified": Column(group.last_modified, kind="datetime"),
+            "meta.resourcetype": Column(literal("group")),
         },
         side_tables={
             "members": SideTable(
@@ -485,15 +555,23 @@ USER_SPEC = _user_spec()
 GROUP_SPEC = _group_spec()
 
 
-def compile_filter(text: str, spec: ResourceSpec, dialect: str) -> ColumnElement[bool]:
+def compile_filter(
+    text: str, spec: ResourceSpec, dialect: str, *, unknown_matches_nothing: bool = False
+) -> ColumnElement[bool]:
     """Parse ``text`` and compile it for ``spec``'s resources; 400 invalidFilter if bad.
 
     The filter is parsed unbound: attributes and values are checked here, against
     the schema's types, not as whole resources would be (an ``emails.value``
     filter may hold a partial address).
     """
+    if len(text) > MAX_FILTER_LENGTH:
+        raise InvalidFilterException(
+            detail=f"filters are limited to {MAX_FILTER_LENGTH} characters"
+        )
     try:
         parsed: ScimFilter[Any] = ScimFilter(text)
+    except RecursionError as exc:
+        raise InvalidFilterException(detail="the filter is nested too deeply") from exc
     except InvalidFilterException:
         try:
             parsed = ScimFilter(quote_bare_values(text))
@@ -501,7 +579,26 @@ def compile_filter(text: str, spec: ResourceSpec, dialect: str) -> ColumnElement
             raise InvalidFilterException(detail=f"invalid filter {text!r}") from None
     except (ValueError, TypeError) as exc:
         raise InvalidFilterException(detail=str(exc)) from exc
-    return SqlFilter(spec, dialect).visit(parsed.ast)
+    if _depth(parsed.ast) > MAX_FILTER_DEPTH:
+        raise InvalidFilterException(detail=f"filters nest at most {MAX_FILTER_DEPTH} levels")
+    return SqlFilter(spec, dialect, unknown_matches_nothing=unknown_matches_nothing).visit(
+        parsed.ast
+    )
+
+
+def _depth(node: FilterNode) -> int:
+    """How deep a filter tree nests (iteratively: the tree may be deep)."""
+    deepest, stack = 0, [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(current, LogicalExpr):
+            stack.extend((term, depth + 1) for term in current.terms)
+        elif isinstance(current, Not):
+            stack.append((current.expr, depth + 1))
+        elif isinstance(current, ValuePath):
+            stack.append((current.val_filter, depth + 1))
+    return deepest
 
 
 def sort_key(text: str, spec: ResourceSpec, dialect: str) -> Column:

@@ -7,7 +7,7 @@ responses.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -52,9 +52,46 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
         if len(body) > limit:  # a chunked body announces no length: count as it comes
             raise PayloadTooLargeException(detail=f"The body exceeds {limit} bytes")
     try:
-        return json.loads(body)
+        document = json.loads(body, parse_constant=_refuse_constant)
     except ValueError as exc:
         raise InvalidSyntaxException(detail=f"The body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidSyntaxException(detail="The body is nested too deeply") from exc
+    # Without \u escapes, JSON text can hold neither NUL (raw control characters
+    # are invalid JSON) nor lone surrogates (invalid UTF-8): no need to look.
+    if b"\\u" in body:
+        for text in _strings(document):
+            check_storable(text)
+    return document
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _strings(document: Any) -> Iterator[str]:
+    """Every string (keys included) of a parsed JSON document, without recursion."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            yield from (key for key in item if isinstance(key, str))
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def check_storable(text: str) -> None:
+    """400 for text no backend can store: NUL (PostgreSQL text and jsonb refuse it) and
+    lone UTF-16 surrogates (not encodable as UTF-8)."""
+    if "\x00" in text:
+        raise InvalidValueException(detail="Strings cannot hold the NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidValueException(detail="Strings cannot hold lone UTF-16 surrogates") from exc
 
 
 def response_parameters(query: Mapping[str, Any], model: Any) -> ResponseParameters[Any]:

@@ -67,6 +67,7 @@ def _filter_ids(node: FilterNode) -> dict[str, str | None]:
 def _is_members(path: Any) -> bool:
     return (
         path is not None
+        and bool(path.parts)
         and path.parts[0].lower() == "members"
         and str(path.schema or CORE_GROUP).lower() == CORE_GROUP
     )

@@ -45,7 +45,8 @@ def _integer(query: Mapping[str, Any], name: str, default: int) -> int:
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        # Past 2**31 nothing is there to page to; the database's integers stop too.
+        return min(int(raw), 2**31 - 1)
     except (TypeError, ValueError) as exc:
         raise InvalidValueException(detail=f"{name} must be an integer, got {raw!r}") from exc
 

@@ -207,10 +207,20 @@ class ResourceEndpoints:
 
     # --- endpoints ----------------------------------------------------------------
 
-    def page_request(self, listing: ListRequest, offset: int, limit: int) -> PageRequest:
-        """The directory's page request for a list request: filter and order compiled to SQL."""
+    def page_request(
+        self, listing: ListRequest, offset: int, limit: int, *, across_types: bool = False
+    ) -> PageRequest:
+        """The directory's page request for a list request: filter and order compiled to SQL.
+
+        ``across_types``: the filter is read against every type (root ``.search``), so
+        an attribute this type lacks matches nothing here instead of being an error.
+        """
         dialect = self.engine.dialect.name
-        where = compile_filter(listing.filter, self.spec, dialect) if listing.filter else None
+        where = None
+        if listing.filter:
+            where = compile_filter(
+                listing.filter, self.spec, dialect, unknown_matches_nothing=across_types
+            )
         order = []
         if listing.sort_by:
             order.append((sort_key(listing.sort_by, self.spec, dialect).expr, listing.descending))
@@ -231,9 +241,11 @@ class ResourceEndpoints:
         base: str,
         offset: int,
         limit: int,
+        *,
+        across_types: bool = False,
     ) -> Listing:
         """The resources a list request asks for, rendered, with the total and cursors."""
-        request = self.page_request(listing, offset, limit)
+        request = self.page_request(listing, offset, limit, across_types=across_types)
         full = self.wants_everything(parameters)
         found, stored = await self._run(
             lambda conn: self.query(conn, principal.tenant_id, request, full)

@@ -41,7 +41,9 @@ class RootSearch:
             # The filter and attributes are read against each type in turn: an
             # attribute one type lacks simply matches none of its resources.
             parameters = http.response_parameters(query, endpoint.model)
-            listed = await endpoint.page(principal, listing, parameters, base, offset, remaining)
+            listed = await endpoint.page(
+                principal, listing, parameters, base, offset, remaining, across_types=True
+            )
             combined.total += listed.total
             combined.resources.extend(listed.resources)
             offset = max(0, offset - listed.total)

@@ -98,7 +98,7 @@ def test_created_user_fills_the_indexed_columns(engine, tenant):
     assert (row.user_name, row.user_name_key) == ("Bob.Smith", "bob.smith")
     assert row.external_id == "e-1"
     assert row.display_name is None
-    assert row.active is True  # absent ``active`` means active
+    assert row.active is None  # absent ``active`` stays absent (filters see it so)
 
 
 def test_get_unknown_user_raises_not_found(engine, tenant):
@@ -303,7 +303,7 @@ def test_replace_rewrites_the_emails_side_table(engine, tenant):
     with engine.begin() as conn:
         users.replace_user(conn, tenant.id, alice.id, {**ALICE, "emails": new_emails})
     assert stored_emails(engine, tenant.id, alice.id) == [
-        (0, "Alice@Home.example", "alice@home.example", "home", False),
+        (0, "Alice@Home.example", "alice@home.example", "home", None),
         (1, "a.liddell@example.com", "a.liddell@example.com", "work", True),
     ]
     with engine.begin() as conn:

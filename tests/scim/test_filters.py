@@ -86,7 +86,9 @@ def test_like_wildcards_in_values_are_literal(scim, people):
 
 def test_active_boolean(scim, people):
     assert _ids(scim, "active eq false") == _expect(people, "bob")
-    assert _ids(scim, "active eq true") == _expect(people, "ann", "cat")
+    # cat was sent without `active`: it is absent, not true (RFC 7644 §3.4.2.2).
+    assert _ids(scim, "active eq true") == _expect(people, "ann")
+    assert _ids(scim, "active eq null") == _expect(people, "cat")
 
 
 def test_emails_value_and_value_path_filters(scim, people):

@@ -62,7 +62,7 @@ def upgrade() -> None:
     sa.Column('external_id', sa.String(length=256), nullable=True),
     sa.Column('display_name', sa.String(length=256), nullable=True),
     sa.Column('display_name_key', sa.String(length=256), nullable=True),
-    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=True),
     sa.Column('created', sa.DateTime(timezone=True), nullable=False),
     sa.Column('last_modified', sa.DateTime(timezone=True), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -90,7 +90,7 @@ def upgrade() -> None:
     sa.Column('value', sa.String(length=320), nullable=False),
     sa.Column('value_key', sa.String(length=320), nullable=False),
     sa.Column('type', sa.String(length=64), nullable=True),
-    sa.Column('primary', sa.Boolean(), nullable=False),
+    sa.Column('primary', sa.Boolean(), nullable=True),
     sa.ForeignKeyConstraint(['tenant_id', 'user_id'], ['users.tenant_id', 'users.id'], name=op.f('fk_user_emails_tenant_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('tenant_id', 'user_id', 'position', name=op.f('pk_user_emails'))
     )
