@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim2_models import PatchOp, Resource, ResponseParameters
+from scim2_models import PatchOp, ResponseParameters
 from sqlalchemy import Connection
 
 from directory import groups, memberships
 from directory.paging import Page, PageRequest
 from directory.records import StoredGroup
 from scim import members
-from scim.documents import group_resource, to_document
+from scim.documents import group_json, group_resource, to_document
 from scim.filters import GROUP_SPEC
 from scim.provider import GroupModel
 from scim.routes.resources import ResourceEndpoints
@@ -92,5 +92,5 @@ class GroupEndpoints(ResourceEndpoints):
     ) -> tuple[Page, list[StoredGroup]]:
         return groups.query_groups(conn, tenant_id, request, with_members=full)
 
-    def render(self, stored: StoredGroup, base_url: str) -> Resource[Any]:
-        return group_resource(stored, base_url)
+    def to_json(self, stored: StoredGroup, base_url: str) -> dict[str, Any]:
+        return group_json(stored, base_url)

@@ -16,7 +16,6 @@ from scim2_models import (
     Context,
     ListResponse,
     PatchOp,
-    Resource,
     ResponseParameters,
     ScimProvider,
 )
@@ -161,7 +160,8 @@ class ResourceEndpoints:
     ) -> tuple[Page, list[Stored]]:
         raise NotImplementedError
 
-    def render(self, stored: Stored, base_url: str) -> Resource[Any]:
+    def to_json(self, stored: Stored, base_url: str) -> dict[str, Any]:
+        """The stored resource's default response JSON."""
         raise NotImplementedError
 
     def wants_everything(self, parameters: ResponseParameters[Any]) -> bool:
@@ -198,12 +198,33 @@ class ResourceEndpoints:
         context: Context,
         status: int = 200,
     ) -> ScimResponse:
-        resource = self.render(stored, http.base_url(request))
-        body = resource.model_dump(scim_ctx=context, response_parameters=parameters)
+        base = http.base_url(request)
+        body = self.render_json(stored, base, parameters, context)
         headers = {"ETag": etag(stored.version)}
-        if status == 201 and resource.meta and resource.meta.location:
-            headers["Location"] = resource.meta.location
+        if status == 201:
+            headers["Location"] = f"{base}/{self.endpoint}/{stored.id}"
         return ScimResponse(body, status_code=status, headers=headers)
+
+    def render_json(
+        self,
+        stored: Stored,
+        base: str,
+        parameters: ResponseParameters[Any],
+        context: Context = Context.RESOURCE_QUERY_RESPONSE,
+    ) -> dict[str, Any]:
+        """A stored resource as response JSON, projected by ``attributes``/``excludedAttributes``.
+
+        Without either, the stored document already is the default response
+        (``to_json``), so the models are skipped: validating and dumping cost
+        ~200 µs a resource, the bulk of a page of 100.
+        """
+        document = self.to_json(stored, base)
+        if not parameters.attributes and not parameters.excluded_attributes:
+            return document
+        with self.provider:
+            resource = self.model.model_validate(document)
+        body: dict[str, Any] = resource.model_dump(scim_ctx=context, response_parameters=parameters)
+        return body
 
     # --- endpoints ----------------------------------------------------------------
 
@@ -264,12 +285,7 @@ class ResourceEndpoints:
                 listed.next_cursor = encode_cursor(keys[-1], "next", fingerprint)
             if keys and (more if backwards else bool(listing.cursor)):
                 listed.previous_cursor = encode_cursor(keys[0], "prev", fingerprint)
-        listed.resources = [
-            self.render(one, base).model_dump(
-                scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=parameters
-            )
-            for one in stored
-        ]
+        listed.resources = [self.render_json(one, base, parameters) for one in stored]
         return listed
 
     async def _list(self, request: Request, query: Mapping[str, Any]) -> Response:

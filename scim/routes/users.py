@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from scim2_models import PatchOp, Resource
+from scim2_models import PatchOp
 from sqlalchemy import Connection
 
 from directory import users
 from directory.errors import VersionMismatch
 from directory.paging import Page, PageRequest
 from directory.records import StoredUser
-from scim.documents import to_document, user_resource
+from scim.documents import to_document, user_json, user_resource
 from scim.filters import USER_SPEC
 from scim.provider import UserModel
 from scim.routes.resources import ResourceEndpoints
@@ -65,5 +65,5 @@ class UserEndpoints(ResourceEndpoints):
     ) -> tuple[Page, list[StoredUser]]:
         return users.query_users(conn, tenant_id, request)
 
-    def render(self, stored: StoredUser, base_url: str) -> Resource[Any]:
-        return user_resource(stored, base_url)
+    def to_json(self, stored: StoredUser, base_url: str) -> dict[str, Any]:
+        return user_json(stored, base_url)
