@@ -136,9 +136,14 @@ def replace_user(
     document: dict[str, Any],
     *,
     expected_version: int | None = None,
+    current: StoredUser | None = None,
 ) -> StoredUser:
-    """Replace a user's document; the caller's ``expected_version`` guards lost updates."""
-    current = get_user(conn, tenant_id, user_id, for_update=True)
+    """Replace a user's document; the caller's ``expected_version`` guards lost updates.
+
+    ``current`` is the user as the caller already read it FOR UPDATE in this
+    transaction (a PATCH), which spares reading it again.
+    """
+    current = current or get_user(conn, tenant_id, user_id, for_update=True)
     if expected_version is not None and current.version != expected_version:
         raise VersionMismatch(f"User {user_id} is at version {current.version}")
     if document == current.document:

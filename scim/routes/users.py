@@ -54,7 +54,7 @@ class UserEndpoints(ResourceEndpoints):
         if not patch.patch(resource):
             return current
         return users.replace_user(
-            conn, tenant_id, id, to_document(resource), expected_version=version
+            conn, tenant_id, id, to_document(resource), expected_version=version, current=current
         )
 
     def delete(self, conn: Connection, tenant_id: int, id: str, version: int | None) -> None:
