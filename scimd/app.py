@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
@@ -16,6 +17,7 @@ from starlette.routing import Mount, Route
 from directory.database import create_store_engine, ping
 from scim.app import create_scim_app
 from scim.auth import TokenAuthenticator
+from scimd.observability import Metrics, RequestObserver, configure_logging
 from scimd.settings import Settings
 
 
@@ -26,6 +28,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     ``uvicorn --factory`` workers build it.
     """
     settings = settings or Settings()
+    configure_logging(settings.log_level)
     engine = engine or create_store_engine(settings.database_url, pool_size=settings.pool_size)
     authenticator = TokenAuthenticator(engine, ttl=settings.token_cache_seconds)
 
@@ -41,13 +44,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         yield
         engine.dispose()
 
+    metrics = Metrics(engine)
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics.endpoint, methods=["GET"]),
             Mount(
                 "/scim/v2",
                 app=create_scim_app(engine, authenticator, strict=settings.scim_strict),
             ),
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestObserver, metrics=metrics)],
     )

@@ -38,6 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     # Workers build the app from the environment (uvicorn --factory), so the
     # URL travels there; one process builds it the same way.
     os.environ["SCIMD_DATABASE_URL"] = args.database_url
+    os.environ["SCIMD_LOG_LEVEL"] = args.log_level
     print(f"scimd serving SCIM at http://{args.host}:{args.port}/scim/v2", flush=True)
     uvicorn.run(
         "scimd.app:create_app",

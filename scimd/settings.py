@@ -19,5 +19,8 @@ class Settings(BaseSettings):
     token_cache_seconds: float = 5.0
     """How long a process trusts a token lookup; a revoked token dies within this."""
 
+    log_level: str = "info"
+    """Level of scimd's JSON log lines (one per request at info)."""
+
     scim_strict: bool = False
     """Refuse unknown attributes and schema URNs instead of ignoring them (IdPs send some)."""
