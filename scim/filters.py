@@ -44,6 +44,7 @@ from sqlalchemy import (
     Boolean,
     ColumnElement,
     Float,
+    String,
     and_,
     case,
     cast,
@@ -366,9 +367,12 @@ class SqlFilter(_BooleanLogic):
             .correlate(self.spec.table)
         )
 
+    def _location(self, attr_path: AttrPath) -> _Json:
+        return _json_location(self.spec, _path_text(attr_path))
+
     def _document_column(self, attr_path: AttrPath) -> tuple[_Json, Column | None]:
         """A single-valued attribute read from the document; None for a multi-valued one."""
-        location = _json_location(self.spec, _path_text(attr_path))
+        location = self._location(attr_path)
         if location.multi_valued:
             return location, None
         raw = self.spec.document[location.path]
@@ -395,26 +399,39 @@ class SqlFilter(_BooleanLogic):
         )
 
     def visit_comparison(self, node: Comparison) -> ColumnElement[bool]:
-        if node.value is None and node.op in (Op.eq, Op.ne):
-            # `attr eq null`: the attribute is absent, also for multi-valued ones.
-            present = self.visit_present(Present(attr_path=node.attr_path))
-            return not_(present) if node.op is Op.eq else present
-        # `ne` on a multi-valued attribute: no value equals (not "some value differs").
-        op = Op.eq if node.op is Op.ne else node.op
         indexed = self._indexed(node.attr_path)
         if isinstance(indexed, Column):
             return compare(indexed, node.op, node.value)
+        is_null = node.value is None and node.op in (Op.eq, Op.ne)
+        if is_null and node.attr_path.sub_attr is None and not isinstance(indexed, Column):
+            # `emails eq null`: a multi-valued attribute is absent (JSON single-valued
+            # attributes fall through to their column below).
+            location = None if isinstance(indexed, SideTable) else self._location(node.attr_path)
+            if location is None or location.multi_valued:
+                present = self.visit_present(Present(attr_path=node.attr_path))
+                return not_(present) if node.op is Op.eq else present
+        # On a multi-valued attribute, `ne` means no value equals (scim2-models' reading);
+        # `sub eq null` / `sub ne null` ask for one element lacking / holding the sub-attribute.
+        # `sub eq null` holds when some element lacks the sub-attribute, or there is
+        # none; `sub ne null` is its negation (scim2-models' reading, as for `ne`).
+        negate = node.op is Op.ne
+        op = Op.eq if negate else node.op
         sub = (node.attr_path.sub_attr or "value").lower()
         if isinstance(indexed, SideTable) and self._side(indexed, node.attr_path, {sub}):
-            found = self._exists_side(indexed, compare(indexed.columns[sub], op, node.value))
-            return not_(found) if node.op is Op.ne else found
+            side = indexed
+            found = self._exists_side(side, compare(side.columns[sub], op, node.value))
+            if is_null:
+                found = or_(found, not_(self._exists_side(side, true())))
+            return not_(found) if negate else found
         location, column = self._document_column(node.attr_path)
         if column is not None:
             return compare(column, node.op, node.value)
         found = self._exists_json(
             location, lambda read: compare(read(location.sub or "value"), op, node.value)
         )
-        return not_(found) if node.op is Op.ne else found
+        if is_null:
+            found = or_(found, not_(self._exists_json(location, lambda read: true())))
+        return not_(found) if negate else found
 
     def visit_present(self, node: Present) -> ColumnElement[bool]:
         indexed = self._indexed(node.attr_path)
@@ -471,6 +488,11 @@ class SqlFilter(_BooleanLogic):
         return column
 
 
+def _etag(version: Any) -> Any:
+    """``meta.version`` as clients see it: the weak ETag of the version column."""
+    return literal('W/"') + cast(version, String) + literal('"')
+
+
 def _user_spec() -> ResourceSpec:
     user, email, member, group = tables.User, tables.UserEmail, tables.Membership, tables.Group
     primary_email = (
@@ -492,7 +514,8 @@ def _user_spec() -> ResourceSpec:
             "active": Column(user.active, kind="bool"),
             "meta.created": Column(user.created, kind="datetime"),
             "meta.lastmodified": Column(user.last_modified, kind="datetime"),
-            "meta.resourcetype": Column(literal("user")),
+            "meta.resourcetype": Column(literal("User"), case_exact=True),
+            "meta.version": Column(_etag(user.version), case_exact=True),
         },
         side_tables={
             "emails": SideTable(
@@ -535,7 +558,8 @@ def _group_spec() -> ResourceSpec:
             "externalid": Column(group.external_id, case_exact=True),
             "meta.created": Column(group.created, kind="datetime"),
             "meta.lastmodified": Column(group.last_modified, kind="datetime"),
-            "meta.resourcetype": Column(literal("group")),
+            "meta.resourcetype": Column(literal("Group"), case_exact=True),
+            "meta.version": Column(_etag(group.version), case_exact=True),
         },
         side_tables={
             "members": SideTable(
