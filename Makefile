@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint clean
+.PHONY: install run test lint clean bench
 
 install: $(STAMP)
 
@@ -29,6 +29,13 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# The load benchmark (bench/run.py): a few minutes; BENCH_ARGS=--full for 1,000,000 users.
+# Its baseline (scim2-server) comes with the `bench` extra.
+bench: install
+	$(BIN)/python -c "import scim2_server.cursor" 2>/dev/null || \
+		$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

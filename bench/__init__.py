@@ -1,0 +1,1 @@
+"""Load benchmarks for scimd: ``python -m bench.run`` (see bench/run.py)."""
