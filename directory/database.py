@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from directory.values import comparison_key
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/scimd.db"
+_READ_ONLY = "scimd_read_only"
 _MIGRATION_LOCK = 0x5C1D  # pg_advisory_xact_lock key serialising schema upgrades
 
 
@@ -71,9 +72,22 @@ def _fold(value: Any) -> Any:
 
 
 def _begin_sqlite(connection: Any) -> None:
-    # IMMEDIATE takes the write lock at BEGIN: two read-then-write units of
-    # work then queue on the busy timeout instead of one failing on upgrade.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A unit of work that may write takes the write lock at BEGIN (IMMEDIATE):
+    # two read-then-write units then queue on the busy timeout instead of one
+    # failing on lock upgrade. Reads (``readonly(engine)``) begin deferred and
+    # never wait for writers: WAL gives them a snapshot.
+    if connection.get_execution_options().get(_READ_ONLY):
+        connection.exec_driver_sql("BEGIN")
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def readonly(engine: Engine) -> Engine:
+    """The engine for units of work that only read (same pool, same connections).
+
+    On SQLite they begin without the write lock; elsewhere nothing changes.
+    """
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def alembic_config(url: str) -> Config:

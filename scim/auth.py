@@ -16,13 +16,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from directory import tenants
+from directory.database import readonly
 from directory.tenants import Principal
 from scim.errors import ForbiddenError, UnauthorizedError
 
 
 class TokenAuthenticator:
     def __init__(self, engine: Engine, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
-        self.engine = engine
+        self.engine = readonly(engine)
         self.ttl = ttl
         self.max_entries = max_entries
         self._cache: dict[str, tuple[float, Principal | None]] = {}

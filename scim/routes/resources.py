@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from directory.database import readonly
 from directory.paging import Page, PageRequest
 from directory.tenants import Principal
 from scim import http
@@ -111,6 +112,7 @@ class ResourceEndpoints:
         provider: ScimProvider = PROVIDER,
     ) -> None:
         self.engine = engine
+        self.reader = readonly(engine)
         self.authenticator = authenticator
         self.provider = provider
 
@@ -172,6 +174,10 @@ class ResourceEndpoints:
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         return await in_transaction(self.engine, self.provider, work)
+
+    async def _read(self, work: Callable[[Connection], T]) -> T:
+        """Like ``_run``, for work that only reads: on SQLite it takes no write lock."""
+        return await in_transaction(self.reader, self.provider, work)
 
     def validate_resource(self, payload: Any, context: Context) -> Any:
         """A request body as this type's model, in a request context, IdP leniency applied."""
@@ -268,7 +274,7 @@ class ResourceEndpoints:
         """The resources a list request asks for, rendered, with the total and cursors."""
         request = self.page_request(listing, offset, limit, across_types=across_types)
         full = self.wants_everything(parameters)
-        found, stored = await self._run(
+        found, stored = await self._read(
             lambda conn: self.query(conn, principal.tenant_id, request, full)
         )
         keys = found.keys
@@ -325,7 +331,7 @@ class ResourceEndpoints:
         parameters = http.response_parameters(request.query_params, self.model)
         id = request.path_params["id"]
         full = self.wants_everything(parameters)
-        stored = await self._run(lambda conn: self.get(conn, principal.tenant_id, id, full))
+        stored = await self._read(lambda conn: self.get(conn, principal.tenant_id, id, full))
         if not_modified(request.headers, stored.version):
             return Response(status_code=304, headers={"ETag": etag(stored.version)})
         return self._respond(stored, request, parameters, Context.RESOURCE_QUERY_RESPONSE)

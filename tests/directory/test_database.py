@@ -159,3 +159,24 @@ def test_create_store_engine_creates_the_parent_directory_of_a_new_sqlite_file(t
         assert DIRECTORY_TABLES <= set(inspect(store).get_table_names())
     finally:
         store.dispose()
+
+
+def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
+    """A read unit of work begins deferred: it reads its snapshot while a writer holds the lock."""
+    import time
+
+    from sqlalchemy import text
+
+    from directory import database
+
+    engine = database.create_store_engine(f"sqlite:///{tmp_path / 'locks.db'}", pool_size=2)
+    database.upgrade(engine)
+    with engine.begin() as writer:
+        writer.execute(text("INSERT INTO tenants (name, created) VALUES ('w', '2026-01-01')"))
+        started = time.monotonic()
+        with database.readonly(engine).connect() as reader:
+            count = reader.execute(text("SELECT count(*) FROM tenants")).scalar_one()
+        waited = time.monotonic() - started
+    assert count == 0  # the writer has not committed: the reader sees its snapshot
+    assert waited < 1.0  # and did not queue on the 30 s busy timeout
+    engine.dispose()
