@@ -76,16 +76,17 @@ def _begin_sqlite(connection: Any) -> None:
     # two read-then-write units then queue on the busy timeout instead of one
     # failing on lock upgrade. Reads (``readonly(engine)``) begin deferred and
     # never wait for writers: WAL gives them a snapshot.
-    if connection.get_execution_options().get(_READ_ONLY):
-        connection.exec_driver_sql("BEGIN")
-    else:
+    if not connection.get_execution_options().get(_READ_ONLY):
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Reads take no transaction: each statement reads a WAL snapshot of its own,
+    # and BEGIN/COMMIT round trips cost more than the point reads they wrap.
 
 
 def readonly(engine: Engine) -> Engine:
     """The engine for units of work that only read (same pool, same connections).
 
-    On SQLite they begin without the write lock; elsewhere nothing changes.
+    On SQLite they run without a transaction (no lock, no BEGIN/COMMIT); elsewhere
+    nothing changes.
     """
     return engine.execution_options(**{_READ_ONLY: True})
 

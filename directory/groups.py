@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from directory import memberships, paging, tables
 from directory.clock import as_utc, utcnow
@@ -69,6 +69,13 @@ def create_group(
     return get_group(conn, tenant_id, group_id)
 
 
+# Built once, like directory.users' statements: compiled once, reused.
+_GET_GROUP = select(*_GROUP_COLUMNS).where(
+    tables.Group.tenant_id == bindparam("tenant"), tables.Group.id == bindparam("id")
+)
+_GET_GROUP_FOR_UPDATE = _GET_GROUP.with_for_update()
+
+
 def get_group(
     conn: Connection,
     tenant_id: int,
@@ -77,12 +84,8 @@ def get_group(
     with_members: bool = True,
     for_update: bool = False,
 ) -> StoredGroup:
-    query = select(*_GROUP_COLUMNS).where(
-        tables.Group.tenant_id == tenant_id, tables.Group.id == group_id
-    )
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = _GET_GROUP_FOR_UPDATE if for_update else _GET_GROUP
+    row = conn.execute(query, {"tenant": tenant_id, "id": group_id}).first()
     if row is None:
         raise NotFound(f"Group {group_id} not found")
     group = _stored(row)

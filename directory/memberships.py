@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 
 from directory import tables
 from directory.clock import utcnow
@@ -22,25 +31,32 @@ from directory.values import NAME_LENGTH, bounded_text
 MEMBER_TYPES = ("User", "Group")
 
 
+_GROUPS_OF = (
+    select(tables.Membership.member_id, tables.Group.id, tables.Group.display_name)
+    .join(
+        tables.Group,
+        (tables.Group.tenant_id == tables.Membership.tenant_id)
+        & (tables.Group.id == tables.Membership.group_id),
+    )
+    .where(tables.Membership.tenant_id == bindparam("tenant"))
+    .order_by(tables.Group.display_name_key, tables.Group.id)
+)
+_GROUPS_OF_ONE = _GROUPS_OF.where(tables.Membership.member_id == bindparam("member"))
+
+
 def groups_of(
     conn: Connection, tenant_id: int, member_ids: Sequence[str]
 ) -> dict[str, list[Reference]]:
     """The groups each of ``member_ids`` is a direct member of, in one query."""
     if not member_ids:
         return {}
-    rows = conn.execute(
-        select(tables.Membership.member_id, tables.Group.id, tables.Group.display_name)
-        .join(
-            tables.Group,
-            (tables.Group.tenant_id == tables.Membership.tenant_id)
-            & (tables.Group.id == tables.Membership.group_id),
-        )
-        .where(
-            tables.Membership.tenant_id == tenant_id,
-            tables.Membership.member_id.in_(member_ids),
-        )
-        .order_by(tables.Group.display_name_key, tables.Group.id)
-    ).all()
+    if len(member_ids) == 1:  # a GET by id: the prebuilt statement, no expanding IN
+        rows = conn.execute(_GROUPS_OF_ONE, {"tenant": tenant_id, "member": member_ids[0]}).all()
+    else:
+        rows = conn.execute(
+            _GROUPS_OF.where(tables.Membership.member_id.in_(member_ids)),
+            {"tenant": tenant_id},
+        ).all()
     result: dict[str, list[Reference]] = {}
     for member_id, group_id, display in rows:
         result.setdefault(member_id, []).append(Reference(group_id, "Group", display))

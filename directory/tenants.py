@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from directory import tables
@@ -200,17 +200,19 @@ def revoke_token(conn: Connection, token_id: int) -> None:
         raise NotFound(f"no active token with id {token_id}")
 
 
+# Built once (compiled once): token lookups run on every uncached request.
+_TOKEN_BY_HASH = select(
+    tables.ApiToken.id,
+    tables.ApiToken.tenant_id,
+    tables.ApiToken.token_hash,
+    tables.ApiToken.scopes,
+).where(tables.ApiToken.token_hash == bindparam("digest"), tables.ApiToken.revoked.is_(None))
+
+
 def authenticate(conn: Connection, secret: str) -> Principal | None:
     """Return who a bearer secret stands for, or None for an unknown or revoked token."""
     digest = hash_token(secret)
-    row = conn.execute(
-        select(
-            tables.ApiToken.id,
-            tables.ApiToken.tenant_id,
-            tables.ApiToken.token_hash,
-            tables.ApiToken.scopes,
-        ).where(tables.ApiToken.token_hash == digest, tables.ApiToken.revoked.is_(None))
-    ).first()
+    row = conn.execute(_TOKEN_BY_HASH, {"digest": digest}).first()
     # The lookup already matched on the digest; comparing again in constant
     # time keeps a database collation or index quirk from ever deciding it.
     if row is None or not hmac.compare_digest(row.token_hash, digest):

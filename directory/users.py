@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from directory import memberships, paging, tables
@@ -113,15 +113,19 @@ def create_user(conn: Connection, tenant_id: int, document: dict[str, Any]) -> S
     return created
 
 
+# Built once: SQLAlchemy then reuses the compiled form, where building the
+# statement per call cost ~150 us (most of a GET by id, measured).
+_GET_USER = select(*_USER_COLUMNS).where(
+    tables.User.tenant_id == bindparam("tenant"), tables.User.id == bindparam("id")
+)
+_GET_USER_FOR_UPDATE = _GET_USER.with_for_update()
+
+
 def get_user(
     conn: Connection, tenant_id: int, user_id: str, *, for_update: bool = False
 ) -> StoredUser:
-    query = select(*_USER_COLUMNS).where(
-        tables.User.tenant_id == tenant_id, tables.User.id == user_id
-    )
-    if for_update:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    query = _GET_USER_FOR_UPDATE if for_update else _GET_USER
+    row = conn.execute(query, {"tenant": tenant_id, "id": user_id}).first()
     if row is None:
         raise NotFound(f"User {user_id} not found")
     user = _stored(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from anyio import to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -41,6 +42,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Every unit of work runs in a worker thread holding one pooled
+        # connection: as many threads as connections, so that no request opens
+        # (and closes) an overflow connection, measured as the main cost of a
+        # GET at 32 concurrent clients on SQLite.
+        to_thread.current_default_thread_limiter().total_tokens = settings.pool_size
         yield
         engine.dispose()
 

@@ -162,7 +162,7 @@ def test_create_store_engine_creates_the_parent_directory_of_a_new_sqlite_file(t
 
 
 def test_sqlite_reads_do_not_wait_for_a_writer(tmp_path):
-    """A read unit of work begins deferred: it reads its snapshot while a writer holds the lock."""
+    """A read unit of work takes no lock: it reads its snapshot while a writer holds the lock."""
     import time
 
     from sqlalchemy import text
