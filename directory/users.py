@@ -10,6 +10,8 @@ import uuid
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from directory import memberships, paging, tables
@@ -70,15 +72,27 @@ def _email_rows(tenant_id: int, user_id: str, document: dict[str, Any]) -> list[
     return rows
 
 
-def _write_emails(conn: Connection, tenant_id: int, user_id: str, document: dict[str, Any]) -> None:
-    conn.execute(
-        delete(tables.UserEmail).where(
-            tables.UserEmail.tenant_id == tenant_id, tables.UserEmail.user_id == user_id
-        )
-    )
+_DELETE_EMAILS = delete(tables.UserEmail).where(
+    tables.UserEmail.tenant_id == bindparam("tenant"), tables.UserEmail.user_id == bindparam("id")
+)
+_INSERT_EMAILS = insert(tables.UserEmail)
+# A duplicate userName inserts nothing instead of raising: no savepoint is needed
+# to keep the caller's transaction usable (a /Bulk request goes on), and a
+# create is two statements. Built once per dialect.
+_INSERT_USER = {
+    "sqlite": sqlite_insert(tables.User).on_conflict_do_nothing().returning(tables.User.id),
+    "postgresql": postgresql_insert(tables.User).on_conflict_do_nothing().returning(tables.User.id),
+}
+
+
+def _write_emails(
+    conn: Connection, tenant_id: int, user_id: str, document: dict[str, Any], *, new: bool = False
+) -> None:
+    if not new:
+        conn.execute(_DELETE_EMAILS, {"tenant": tenant_id, "id": user_id})
     rows = _email_rows(tenant_id, user_id, document)
     if rows:
-        conn.execute(insert(tables.UserEmail), rows)
+        conn.execute(_INSERT_EMAILS, rows)
 
 
 def _user_name_taken(document: dict[str, Any]) -> Conflict:
@@ -90,27 +104,21 @@ def create_user(conn: Connection, tenant_id: int, document: dict[str, Any]) -> S
     columns = _indexed_columns(document)
     user_id = str(uuid.uuid4())
     now = utcnow()
-    try:
-        # A savepoint, so that a duplicate leaves the caller's transaction
-        # usable (a /Bulk request goes on with its next operation).
-        with conn.begin_nested():
-            conn.execute(
-                insert(tables.User).values(
-                    tenant_id=tenant_id,
-                    id=user_id,
-                    created=now,
-                    last_modified=now,
-                    version=1,
-                    document=document,
-                    **columns,
-                )
-            )
-    except IntegrityError as exc:
-        raise _user_name_taken(document) from exc
-    _write_emails(conn, tenant_id, user_id, document)
-    created = StoredUser(id=user_id, document=document, created=now, last_modified=now, version=1)
-    _attach_relations(conn, tenant_id, [created])
-    return created
+    row = {
+        "tenant_id": tenant_id,
+        "id": user_id,
+        "created": now,
+        "last_modified": now,
+        "version": 1,
+        "document": document,
+        **columns,
+    }
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT ... ON CONFLICT.
+    if conn.execute(_INSERT_USER[conn.dialect.name], row).first() is None:
+        raise _user_name_taken(document)
+    _write_emails(conn, tenant_id, user_id, document, new=True)
+    # A new user is in no group yet: nothing to attach.
+    return StoredUser(id=user_id, document=document, created=now, last_modified=now, version=1)
 
 
 # Built once: SQLAlchemy then reuses the compiled form, where building the
