@@ -7,52 +7,10 @@ to ``meta.version``, the version bumped by exactly one when something changed
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.scim.helpers import ENTERPRISE, USER_SCHEMA, group, patch, user
-
-
-def _version(body: dict[str, Any]) -> int:
-    return int(body["meta"]["version"].removeprefix('W/"').removesuffix('"'))
-
-
-def patched(scim, location: str, *operations: dict[str, Any], changed: bool = True) -> dict:
-    """PATCH ``location``: 200, the version rule, and a GET showing the same body."""
-    before = scim.get(location).json()
-    response = scim.patch(location, json=patch(*operations))
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert response.headers["etag"] == body["meta"]["version"]
-    if changed:
-        assert _version(body) == _version(before) + 1
-        assert body["meta"]["created"] == before["meta"]["created"]
-    else:
-        assert body == before
-    assert scim.get(location).json() == body
-    return body
-
-
-def new_user(scim, **attributes: Any) -> str:
-    created = scim.post("/Users", json=user(**attributes))
-    assert created.status_code == 201, created.text
-    return f"/Users/{created.json()['id']}"
-
-
-def new_group(scim, name: str, *member_ids: str, **attributes: Any) -> str:
-    created = scim.post("/Groups", json={**group(name, *member_ids), **attributes})
-    assert created.status_code == 201, created.text
-    return f"/Groups/{created.json()['id']}"
-
-
-def _user_ids(scim, count: int) -> list[str]:
-    return [scim.post("/Users", json=user()).json()["id"] for _ in range(count)]
-
-
-def _member_ids(body: dict[str, Any]) -> list[str]:
-    return sorted(member["value"] for member in body.get("members", []))
-
+from tests.scim.helpers import ENTERPRISE, USER_SCHEMA, group, user
+from tests.scim.patching import member_ids, new_group, new_user, patched, user_ids
 
 # --- users: single-valued and complex attributes ------------------------------------
 
@@ -319,14 +277,14 @@ def test_add_on_group_external_id_by_urn_qualified_path(scim):
 
 
 def test_add_members_appends_to_the_existing_members(scim):
-    alice, bob = _user_ids(scim, 2)
+    alice, bob = user_ids(scim, 2)
     location = new_group(scim, "Team", alice)
     body = patched(scim, location, {"op": "ADD", "path": "members", "value": [{"value": bob}]})
-    assert _member_ids(body) == sorted([alice, bob])
+    assert member_ids(body) == sorted([alice, bob])
 
 
 def test_add_members_by_urn_qualified_path(scim):
-    alice, bob = _user_ids(scim, 2)
+    alice, bob = user_ids(scim, 2)
     location = new_group(scim, "Team", alice)
     body = patched(
         scim,
@@ -337,18 +295,18 @@ def test_add_members_by_urn_qualified_path(scim):
             "value": [{"value": bob}],
         },
     )
-    assert _member_ids(body) == sorted([alice, bob])
+    assert member_ids(body) == sorted([alice, bob])
 
 
 def test_pathless_add_of_members_appends_and_sets_the_other_attributes(scim):
-    alice, bob = _user_ids(scim, 2)
+    alice, bob = user_ids(scim, 2)
     location = new_group(scim, "Team", alice)
     body = patched(
         scim,
         location,
         {"op": "add", "value": {"members": [{"value": bob}], "externalId": "ext-2"}},
     )
-    assert _member_ids(body) == sorted([alice, bob])
+    assert member_ids(body) == sorted([alice, bob])
     assert body["externalId"] == "ext-2"
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.scim.helpers import ENTERPRISE, assert_scim_error, group, patch, user
+from tests.scim.patching import user_ids
 
 
 def rejected(
@@ -30,14 +31,10 @@ def rejected(
     return body
 
 
-def _user_ids(scim, count: int) -> list[str]:
-    return [scim.post("/Users", json=user()).json()["id"] for _ in range(count)]
-
-
 @pytest.fixture
 def bob(scim) -> str:
     """A user with simple, complex, multi-valued and enterprise attributes; its location."""
-    (boss,) = _user_ids(scim, 1)
+    (boss,) = user_ids(scim, 1)
     created = scim.post(
         "/Users",
         json=user(
@@ -58,7 +55,7 @@ def bob(scim) -> str:
 def team(scim) -> str:
     """A group with two members and an externalId; its location."""
     created = scim.post(
-        "/Groups", json={**group("Team", *_user_ids(scim, 2)), "externalId": "team-1"}
+        "/Groups", json={**group("Team", *user_ids(scim, 2)), "externalId": "team-1"}
     )
     assert created.status_code == 201, created.text
     return f"/Groups/{created.json()['id']}"
@@ -175,7 +172,7 @@ def test_changing_the_id_of_a_group_is_400_mutability(scim, team):
 
 def test_changing_the_immutable_value_of_a_member_is_400_mutability(scim, team):
     member = scim.get(team).json()["members"][0]["value"]
-    (other,) = _user_ids(scim, 1)
+    (other,) = user_ids(scim, 1)
     rejected(
         scim,
         team,
@@ -334,7 +331,7 @@ def test_an_invalid_operation_before_valid_ones_changes_nothing(scim, bob):
 
 def _valid_group_changes(scim, team: str) -> list[dict[str, Any]]:
     current = [member["value"] for member in scim.get(team).json()["members"]]
-    (newcomer,) = _user_ids(scim, 1)
+    (newcomer,) = user_ids(scim, 1)
     return [
         {"op": "replace", "path": "displayName", "value": "Renamed"},
         {"op": "remove", "path": "externalId"},

@@ -7,52 +7,10 @@ to ``meta.version``, the version bumped by exactly one when something changed
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.scim.helpers import ENTERPRISE, USER_SCHEMA, group, patch, user
-
-
-def _version(body: dict[str, Any]) -> int:
-    return int(body["meta"]["version"].removeprefix('W/"').removesuffix('"'))
-
-
-def patched(scim, location: str, *operations: dict[str, Any], changed: bool = True) -> dict:
-    """PATCH ``location``: 200, the version rule, and a GET showing the same body."""
-    before = scim.get(location).json()
-    response = scim.patch(location, json=patch(*operations))
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert response.headers["etag"] == body["meta"]["version"]
-    if changed:
-        assert _version(body) == _version(before) + 1
-        assert body["meta"]["created"] == before["meta"]["created"]
-    else:
-        assert body == before
-    assert scim.get(location).json() == body
-    return body
-
-
-def new_user(scim, **attributes: Any) -> str:
-    created = scim.post("/Users", json=user(**attributes))
-    assert created.status_code == 201, created.text
-    return f"/Users/{created.json()['id']}"
-
-
-def new_group(scim, name: str, *member_ids: str, **attributes: Any) -> str:
-    created = scim.post("/Groups", json={**group(name, *member_ids), **attributes})
-    assert created.status_code == 201, created.text
-    return f"/Groups/{created.json()['id']}"
-
-
-def _user_ids(scim, count: int) -> list[str]:
-    return [scim.post("/Users", json=user()).json()["id"] for _ in range(count)]
-
-
-def _member_ids(body: dict[str, Any]) -> list[str]:
-    return sorted(member["value"] for member in body.get("members", []))
-
+from tests.scim.helpers import ENTERPRISE, USER_SCHEMA
+from tests.scim.patching import member_ids, new_group, new_user, patched, user_ids
 
 EMAILS = [
     {"value": "work@example.com", "type": "work", "primary": True},
@@ -171,7 +129,7 @@ def test_remove_with_filter_matching_nothing_succeeds_and_keeps_the_version(scim
 
 
 def test_remove_enterprise_manager_by_urn_path_keeps_the_other_extension_attributes(scim):
-    (boss,) = _user_ids(scim, 1)
+    (boss,) = user_ids(scim, 1)
     location = new_user(scim, **{ENTERPRISE: {"manager": {"value": boss}, "department": "Ops"}})
     body = patched(scim, location, {"op": "remove", "path": f"{ENTERPRISE}:manager"})
     assert body[ENTERPRISE] == {"department": "Ops"}
@@ -208,7 +166,7 @@ def test_remove_then_add_in_one_patch_bumps_the_version_once(scim):
 
 
 def test_remove_members_by_filter_with_or_of_several_values(scim):
-    alice, bob, carol, dave = _user_ids(scim, 4)
+    alice, bob, carol, dave = user_ids(scim, 4)
     location = new_group(scim, "Team", alice, bob, carol, dave)
     body = patched(
         scim,
@@ -218,27 +176,27 @@ def test_remove_members_by_filter_with_or_of_several_values(scim):
             "path": f'members[value eq "{alice}" or value eq "{bob}" or value eq "{carol}"]',
         },
     )
-    assert _member_ids(body) == [dave]
+    assert member_ids(body) == [dave]
 
 
 def test_remove_members_by_or_filter_naming_non_members_removes_the_members_it_names(scim):
-    alice, bob, outsider = _user_ids(scim, 3)
+    alice, bob, outsider = user_ids(scim, 3)
     location = new_group(scim, "Team", alice, bob)
     body = patched(
         scim,
         location,
         {"op": "Remove", "path": f'members[value eq "{alice}" or value eq "{outsider}"]'},
     )
-    assert _member_ids(body) == [bob]
+    assert member_ids(body) == [bob]
 
 
 def test_remove_members_by_filter_matching_no_member_keeps_the_version(scim):
-    alice, outsider = _user_ids(scim, 2)
+    alice, outsider = user_ids(scim, 2)
     location = new_group(scim, "Team", alice)
     body = patched(
         scim, location, {"op": "remove", "path": f'members[value eq "{outsider}"]'}, changed=False
     )
-    assert _member_ids(body) == [alice]
+    assert member_ids(body) == [alice]
 
 
 def test_remove_all_members_of_an_empty_group_keeps_the_version(scim):
@@ -254,7 +212,7 @@ def test_remove_group_external_id(scim):
 
 
 def test_remove_members_and_external_id_in_one_patch_bumps_the_version_once(scim):
-    alice, bob = _user_ids(scim, 2)
+    alice, bob = user_ids(scim, 2)
     location = new_group(scim, "Team", alice, bob, externalId="ext-1")
     body = patched(
         scim,
@@ -262,5 +220,5 @@ def test_remove_members_and_external_id_in_one_patch_bumps_the_version_once(scim
         {"op": "remove", "path": f'members[value eq "{bob}"]'},
         {"op": "remove", "path": "externalId"},
     )
-    assert _member_ids(body) == [alice]
+    assert member_ids(body) == [alice]
     assert "externalId" not in body

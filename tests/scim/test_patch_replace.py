@@ -7,52 +7,10 @@ to ``meta.version``, the version bumped by exactly one when something changed
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 
-from tests.scim.helpers import ENTERPRISE, USER_SCHEMA, group, patch, user
-
-
-def _version(body: dict[str, Any]) -> int:
-    return int(body["meta"]["version"].removeprefix('W/"').removesuffix('"'))
-
-
-def patched(scim, location: str, *operations: dict[str, Any], changed: bool = True) -> dict:
-    """PATCH ``location``: 200, the version rule, and a GET showing the same body."""
-    before = scim.get(location).json()
-    response = scim.patch(location, json=patch(*operations))
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert response.headers["etag"] == body["meta"]["version"]
-    if changed:
-        assert _version(body) == _version(before) + 1
-        assert body["meta"]["created"] == before["meta"]["created"]
-    else:
-        assert body == before
-    assert scim.get(location).json() == body
-    return body
-
-
-def new_user(scim, **attributes: Any) -> str:
-    created = scim.post("/Users", json=user(**attributes))
-    assert created.status_code == 201, created.text
-    return f"/Users/{created.json()['id']}"
-
-
-def new_group(scim, name: str, *member_ids: str, **attributes: Any) -> str:
-    created = scim.post("/Groups", json={**group(name, *member_ids), **attributes})
-    assert created.status_code == 201, created.text
-    return f"/Groups/{created.json()['id']}"
-
-
-def _user_ids(scim, count: int) -> list[str]:
-    return [scim.post("/Users", json=user()).json()["id"] for _ in range(count)]
-
-
-def _member_ids(body: dict[str, Any]) -> list[str]:
-    return sorted(member["value"] for member in body.get("members", []))
-
+from tests.scim.helpers import ENTERPRISE, USER_SCHEMA
+from tests.scim.patching import member_ids, new_group, new_user, patched, user_ids
 
 # --- users: single-valued and complex attributes ------------------------------------
 
@@ -331,7 +289,7 @@ def test_pathless_replace_with_dotted_key_inside_the_core_urn(scim):
 
 
 def test_replace_enterprise_manager_with_another_user(scim):
-    old_boss, new_boss = _user_ids(scim, 2)
+    old_boss, new_boss = user_ids(scim, 2)
     location = new_user(scim, **{ENTERPRISE: {"manager": {"value": old_boss}}})
     body = patched(
         scim,
@@ -386,7 +344,7 @@ def test_pathless_replace_of_a_group_ignores_a_read_only_id_key(scim):
 
 
 def test_replace_members_and_display_name_in_one_patch_bumps_the_version_once(scim):
-    alice, bob, carol = _user_ids(scim, 3)
+    alice, bob, carol = user_ids(scim, 3)
     location = new_group(scim, "Team", alice)
     body = patched(
         scim,
@@ -394,12 +352,12 @@ def test_replace_members_and_display_name_in_one_patch_bumps_the_version_once(sc
         {"op": "Replace", "path": "members", "value": [{"value": bob}, {"value": carol}]},
         {"op": "replace", "path": "displayName", "value": "Team 2"},
     )
-    assert _member_ids(body) == sorted([bob, carol])
+    assert member_ids(body) == sorted([bob, carol])
     assert body["displayName"] == "Team 2"
 
 
 def test_replace_members_with_the_same_members_keeps_the_version(scim):
-    alice, bob = _user_ids(scim, 2)
+    alice, bob = user_ids(scim, 2)
     location = new_group(scim, "Team", alice, bob)
     patched(
         scim,
