@@ -30,6 +30,7 @@ from scim import http
 from scim.auth import TokenAuthenticator
 from scim.errors import error_body
 from scim.etags import etag, expected_version
+from scim.http import strings_of
 from scim.provider import MAX_BULK_BYTES, MAX_BULK_OPERATIONS
 from scim.responses import ScimResponse
 from scim.routes.resources import ResourceEndpoints, in_transaction
@@ -59,7 +60,8 @@ class Operation:
 
     def references(self) -> set[str]:
         """The bulkIds this operation's path and data refer to."""
-        return set(_REFERENCE.findall(self.path)) | set(_strings_references(self.data))
+        texts = [self.path, *strings_of(self.data)]
+        return {ref for text in texts for ref in _REFERENCE.findall(text)}
 
 
 def _read_operations(body: Any) -> tuple[list[Operation], int | None]:
@@ -102,16 +104,6 @@ def _read_operations(body: Any) -> tuple[list[Operation], int | None]:
         if operation.bulk_id:
             seen.add(operation.bulk_id)
     return operations, fail_on_errors
-
-
-def _strings_references(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return _REFERENCE.findall(value)
-    if isinstance(value, list):
-        return [ref for item in value for ref in _strings_references(item)]
-    if isinstance(value, dict):
-        return [ref for item in value.values() for ref in _strings_references(item)]
-    return []
 
 
 def _substitute(value: Any, ids: dict[str, str]) -> Any:

@@ -60,7 +60,7 @@ async def read_json(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
     # Without \u escapes, JSON text can hold neither NUL (raw control characters
     # are invalid JSON) nor lone surrogates (invalid UTF-8): no need to look.
     if b"\\u" in body:
-        for text in _strings(document):
+        for text in strings_of(document):
             check_storable(text)
     return document
 
@@ -69,7 +69,7 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def _strings(document: Any) -> Iterator[str]:
+def strings_of(document: Any) -> Iterator[str]:
     """Every string (keys included) of a parsed JSON document, without recursion."""
     stack = [document]
     while stack:
