@@ -182,16 +182,17 @@ def replace_user(
         raise _user_name_taken(document) from exc
     if result.rowcount != 1:
         raise VersionMismatch(f"User {user_id} changed meanwhile")
-    _write_emails(conn, tenant_id, user_id, document)
-    replaced = StoredUser(
+    if document.get("emails") != current.document.get("emails"):
+        _write_emails(conn, tenant_id, user_id, document)
+    # A replacement changes the document, never the memberships: the groups stay.
+    return StoredUser(
         id=user_id,
         document=document,
         created=current.created,
         last_modified=now,
         version=current.version + 1,
+        groups=current.groups,
     )
-    _attach_relations(conn, tenant_id, [replaced])
-    return replaced
 
 
 def delete_user(
