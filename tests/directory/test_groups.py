@@ -7,38 +7,9 @@ from sqlalchemy import select
 
 from directory import groups, memberships, tables, users
 from directory.errors import InvalidValue, NotFound, VersionMismatch
-from directory.paging import PageRequest
 from directory.records import Reference
 from tests.conftest import make_tenant
-
-
-def query_groups(conn, tenant_id, where, *, offset, limit, with_members=True):
-    """The (total, groups) of one index page: the shape these tests read."""
-    found, page = groups.query_groups(
-        conn,
-        tenant_id,
-        PageRequest(where=where, offset=offset, limit=limit),
-        with_members=with_members,
-    )
-    return found.total, page
-
-
-def new_user(engine, tenant_id: int, user_name: str, display_name: str | None = None):
-    document = {"userName": user_name}
-    if display_name is not None:
-        document["displayName"] = display_name
-    with engine.begin() as conn:
-        return users.create_user(conn, tenant_id, document)
-
-
-def new_group(engine, tenant_id: int, display_name: str, members=None):
-    with engine.begin() as conn:
-        return groups.create_group(conn, tenant_id, {"displayName": display_name}, members)
-
-
-def get(engine, tenant_id: int, group_id: str):
-    with engine.begin() as conn:
-        return groups.get_group(conn, tenant_id, group_id)
+from tests.directory.builders import get_group, new_group, new_user, query_groups
 
 
 def group_ids(engine, tenant_id: int) -> list[str]:
@@ -71,7 +42,7 @@ def test_created_group_reads_back_with_document_version_one_and_no_members(engin
     decoy = new_group(engine, tenant.id, "decoy")
     with engine.begin() as conn:
         created = groups.create_group(conn, tenant.id, document)
-    fetched = get(engine, tenant.id, created.id)
+    fetched = get_group(engine, tenant.id, created.id)
     assert fetched.id == created.id != decoy.id
     assert fetched.document == document
     assert fetched.version == created.version == 1
@@ -88,7 +59,7 @@ def test_create_group_with_users_and_a_nested_group(engine, tenant):
     expected = [Reference(i, "User", {alice.id: "Alice", bob.id: "bob"}[i]) for i in users_first]
     expected.append(Reference(inner.id, "Group", "Inner"))
     assert outer.members == expected
-    assert get(engine, tenant.id, outer.id).members == expected
+    assert get_group(engine, tenant.id, outer.id).members == expected
     assert outer.version == 1
     assert member_rows(engine, tenant.id) == {
         (outer.id, alice.id, "User"),
@@ -132,7 +103,7 @@ def test_create_group_with_unknown_member_writes_nothing_even_if_the_transaction
 
 def test_get_unknown_group_raises_not_found(engine, tenant):
     with pytest.raises(NotFound):
-        get(engine, tenant.id, "00000000-0000-0000-0000-000000000000")
+        get_group(engine, tenant.id, "00000000-0000-0000-0000-000000000000")
 
 
 def test_group_of_another_tenant_is_not_found(engine, tenant):
@@ -145,7 +116,7 @@ def test_group_of_another_tenant_is_not_found(engine, tenant):
             groups.replace_group(conn, tenant.id, theirs.id, {"displayName": "hijacked"}, {})
         with pytest.raises(NotFound):
             groups.delete_group(conn, tenant.id, theirs.id)
-    still = get(engine, other.id, theirs.id)
+    still = get_group(engine, other.id, theirs.id)
     assert still.document == {"displayName": "theirs"}
     assert still.version == 1
 
@@ -166,7 +137,7 @@ def test_replace_group_replaces_document_and_member_list(engine, tenant):
             {"displayName": "Team 2"},
             {bob.id: "Robert", carol.id: None},
         )
-    fetched = get(engine, tenant.id, group.id)
+    fetched = get_group(engine, tenant.id, group.id)
     assert replaced == fetched
     assert fetched.document == {"displayName": "Team 2"}
     assert fetched.version == 2
@@ -228,7 +199,7 @@ def test_replace_group_containing_itself_raises_invalid_value(engine, tenant):
             groups.replace_group(
                 conn, tenant.id, group.id, {"displayName": "Team"}, {group.id: None}
             )
-    fetched = get(engine, tenant.id, group.id)
+    fetched = get_group(engine, tenant.id, group.id)
     assert fetched.members == [Reference(alice.id, "User", "alice")]
     assert fetched.version == 1
 
@@ -254,7 +225,7 @@ def test_save_group_from_a_stale_read_raises_version_mismatch(engine, tenant):
         groups.save_group(conn, tenant.id, stale, {"displayName": "first"})
         with pytest.raises(VersionMismatch):
             groups.save_group(conn, tenant.id, stale, {"displayName": "second"})
-    assert get(engine, tenant.id, group.id).document == {"displayName": "first"}
+    assert get_group(engine, tenant.id, group.id).document == {"displayName": "first"}
 
 
 # Delete
@@ -267,7 +238,7 @@ def test_delete_group_removes_it_and_its_member_rows(engine, tenant):
     with engine.begin() as conn:
         groups.delete_group(conn, tenant.id, group.id)
     with pytest.raises(NotFound):
-        get(engine, tenant.id, group.id)
+        get_group(engine, tenant.id, group.id)
     assert group_ids(engine, tenant.id) == [kept.id]
     assert member_rows(engine, tenant.id) == {(kept.id, alice.id, "User")}
     with engine.begin() as conn:

@@ -7,17 +7,9 @@ from sqlalchemy import func, select
 
 from directory import groups, tables, users
 from directory.errors import Conflict, InvalidValue, NotFound, VersionMismatch
-from directory.paging import PageRequest
 from directory.records import Reference
 from tests.conftest import make_tenant
-
-
-def query_users(conn, tenant_id, where, *, offset, limit):
-    """The (total, users) of one index page: the shape these tests read."""
-    found, page = users.query_users(
-        conn, tenant_id, PageRequest(where=where, offset=offset, limit=limit)
-    )
-    return found.total, page
+from tests.directory.builders import query_users
 
 
 def create(engine, tenant_id: int, document: dict):
