@@ -12,9 +12,9 @@ from directory.paging import Page, PageRequest
 from directory.records import StoredGroup
 from scim import members
 from scim.documents import group_json, group_resource, to_document
-from scim.filters import GROUP_SPEC
 from scim.provider import GroupModel
 from scim.routes.resources import ResourceEndpoints
+from scim.specs import GROUP_SPEC
 
 
 def _members(resource: Any) -> dict[str, str | None]:

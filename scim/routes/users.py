@@ -12,9 +12,9 @@ from directory.errors import VersionMismatch
 from directory.paging import Page, PageRequest
 from directory.records import StoredUser
 from scim.documents import to_document, user_json, user_resource
-from scim.filters import USER_SPEC
 from scim.provider import UserModel
 from scim.routes.resources import ResourceEndpoints
+from scim.specs import USER_SPEC
 
 
 class UserEndpoints(ResourceEndpoints):
