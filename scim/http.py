@@ -20,7 +20,6 @@ from scim2_models import (
 from starlette.requests import Request
 
 from scim.errors import UnsupportedMediaTypeError, validation_exception
-from scim.provider import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 SCIM_PREFIX = "/scim/v2"
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -105,27 +104,6 @@ def response_parameters(query: Mapping[str, Any], model: Any) -> ResponseParamet
     except ValidationError as exc:
         raise validation_exception(exc) from exc
     return parameters
-
-
-def _integer(query: Mapping[str, Any], name: str, default: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return int(raw)
-    except (TypeError, ValueError) as exc:
-        raise InvalidValueException(detail=f"{name} must be an integer, got {raw!r}") from exc
-
-
-def page(query: Mapping[str, Any]) -> tuple[int, int]:
-    """``startIndex`` (1-based) and ``count`` of a list request, clamped per RFC 7644 §3.4.2.4.
-
-    A ``startIndex`` below 1 is read as 1, a negative ``count`` as 0, and a
-    ``count`` above the advertised maximum as that maximum.
-    """
-    start_index = max(1, _integer(query, "startIndex", 1))
-    count = min(MAX_PAGE_SIZE, max(0, _integer(query, "count", DEFAULT_PAGE_SIZE)))
-    return start_index, count
 
 
 async def read_search(request: Request) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 
 import email_validator
 
+from directory.users import ENTERPRISE
 from scim.provider import PROVIDER
 
 # Email addresses: scim2-models validates emails[].value with pydantic's
@@ -26,19 +27,18 @@ email_validator.SPECIAL_USE_DOMAIN_NAMES[:] = []
 
 
 @cache
-def _multi_valued(schema_id: str) -> frozenset[str]:
-    """The (lower-cased) names of a schema's multi-valued attributes, read from the schema."""
+def _attributes(schema_id: str) -> tuple[Any, ...]:
+    """A schema's attribute definitions, read from the generated schema."""
     for schema in PROVIDER.schemas:
         if schema.id == schema_id:
-            return frozenset(
-                attribute.name.lower()
-                for attribute in schema.attributes or ()
-                if attribute.multi_valued and attribute.name
-            )
-    return frozenset()
+            return tuple(attribute for attribute in schema.attributes or () if attribute.name)
+    return ()
 
 
-ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+@cache
+def _multi_valued(schema_id: str) -> frozenset[str]:
+    """The (lower-cased) names of a schema's multi-valued attributes."""
+    return frozenset(a.name.lower() for a in _attributes(schema_id) if a.multi_valued)
 
 
 def _manager(value: Any) -> Any:
@@ -75,10 +75,7 @@ def normalize_resource(payload: Any, schema_id: str) -> Any:
 
 @cache
 def _attribute_names(schema_id: str) -> frozenset[str]:
-    for schema in PROVIDER.schemas:
-        if schema.id == schema_id:
-            return frozenset(a.name.lower() for a in schema.attributes or () if a.name)
-    return frozenset()
+    return frozenset(a.name.lower() for a in _attributes(schema_id))
 
 
 def qualified(path: Any) -> Any:

@@ -37,9 +37,6 @@ class MemberChanges:
     # (add|remove|set|clear|display, {member id: display label or None})
     steps: list[tuple[str, dict[str, str | None]]] = field(default_factory=list)
 
-    def __bool__(self) -> bool:
-        return bool(self.steps)
-
 
 def _ids(value: Any) -> dict[str, str | None]:
     """Members from a PATCH value: ``[{"value": id, "display": ...}]``, one of them, or an id."""
