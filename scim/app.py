@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from scim2_models import NotFoundException, NotImplementedException
-from sqlalchemy import Engine
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from directory.units import Units
 from scim.auth import TokenAuthenticator
 from scim.bulk import Bulk
 from scim.errors import MethodNotAllowedError, error_response
@@ -45,14 +45,14 @@ class Me:
 
 
 def create_scim_app(
-    engine: Engine, authenticator: TokenAuthenticator | None = None, *, strict: bool = False
+    units: Units, authenticator: TokenAuthenticator | None = None, *, strict: bool = False
 ) -> Starlette:
-    """SCIM on ``engine``; ``strict`` refuses what the lenient default accepts from IdPs."""
-    authenticator = authenticator or TokenAuthenticator(engine)
+    """SCIM on one store; ``strict`` refuses what the lenient default accepts from IdPs."""
+    authenticator = authenticator or TokenAuthenticator(units)
     provider = STRICT_PROVIDER if strict else PROVIDER
     resources = [
-        UserEndpoints(engine, authenticator, provider),
-        GroupEndpoints(engine, authenticator, provider),
+        UserEndpoints(units, authenticator, provider),
+        GroupEndpoints(units, authenticator, provider),
     ]
     root_search = RootSearch(authenticator, resources)
     routes: list[Route] = [

@@ -11,27 +11,21 @@ from __future__ import annotations
 import threading
 import time
 
-from sqlalchemy import Engine
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from directory import tenants
-from directory.database import readonly
 from directory.tenants import Principal
+from directory.units import Units
 from scim.errors import ForbiddenError, UnauthorizedError
 
 
 class TokenAuthenticator:
-    def __init__(self, engine: Engine, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
-        self.engine = readonly(engine)
+    def __init__(self, units: Units, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+        self.units = units
         self.ttl = ttl
         self.max_entries = max_entries
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
-
-    def _lookup(self, secret: str) -> Principal | None:
-        with self.engine.connect() as conn:
-            return tenants.authenticate(conn, secret)
 
     async def principal(self, request: Request, scope: str = "scim") -> Principal:
         """The principal of a request's bearer token; 401 without a valid one, 403 without scope."""
@@ -46,7 +40,7 @@ class TokenAuthenticator:
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = await run_in_threadpool(self._lookup, secret)
+            principal = await self.units.read_point(lambda conn: tenants.authenticate(conn, secret))
             with self._lock:
                 if len(self._cache) >= self.max_entries:
                     self._cache.clear()

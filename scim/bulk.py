@@ -33,7 +33,7 @@ from scim.etags import etag, expected_version
 from scim.http import strings_of
 from scim.provider import MAX_BULK_BYTES, MAX_BULK_OPERATIONS
 from scim.responses import ScimResponse
-from scim.routes.resources import ResourceEndpoints, in_transaction
+from scim.routes.resources import ResourceEndpoints, under
 
 MAX_OPERATIONS = MAX_BULK_OPERATIONS
 MAX_PAYLOAD_BYTES = MAX_BULK_BYTES
@@ -124,7 +124,7 @@ class Bulk:
     ) -> None:
         self.authenticator = authenticator
         self.endpoints = {f"/{endpoint.endpoint.lower()}": endpoint for endpoint in endpoints}
-        self.engine = endpoints[0].engine
+        self.units = endpoints[0].units
         self.provider = endpoints[0].provider
 
     def _route(self, path: str) -> tuple[ResourceEndpoints, str | None]:
@@ -238,10 +238,13 @@ class Bulk:
         body = await http.read_json(request, limit=MAX_PAYLOAD_BYTES)
         operations, fail_on_errors = _read_operations(body)
         base = http.base_url(request)
-        results = await in_transaction(
-            self.engine,
-            self.provider,
-            lambda conn: self._execute(conn, principal.tenant_id, operations, fail_on_errors, base),
+        results = await self.units.write(
+            under(
+                self.provider,
+                lambda conn: self._execute(
+                    conn, principal.tenant_id, operations, fail_on_errors, base
+                ),
+            )
         )
         return ScimResponse({"schemas": [BULK_RESPONSE], "Operations": results})
 

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from directory.database import create_store_engine, ping
+from directory.units import Units
 from scim.app import create_scim_app
 from scim.auth import TokenAuthenticator
 from scimd.observability import Metrics, RequestObserver, configure_logging
@@ -31,7 +32,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     settings = settings or Settings()
     configure_logging(settings.log_level)
     engine = engine or create_store_engine(settings.database_url, pool_size=settings.pool_size)
-    authenticator = TokenAuthenticator(engine, ttl=settings.token_cache_seconds)
+    units = Units(engine)
+    authenticator = TokenAuthenticator(units, ttl=settings.token_cache_seconds)
 
     async def healthz(request: Request) -> Response:
         try:
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Route("/metrics", metrics.endpoint, methods=["GET"]),
             Mount(
                 "/scim/v2",
-                app=create_scim_app(engine, authenticator, strict=settings.scim_strict),
+                app=create_scim_app(units, authenticator, strict=settings.scim_strict),
             ),
         ],
         lifespan=lifespan,

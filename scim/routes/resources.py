@@ -19,15 +19,14 @@ from scim2_models import (
     ResponseParameters,
     ScimProvider,
 )
-from sqlalchemy import Connection, Engine
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from directory.database import readonly
 from directory.paging import Page, PageRequest
 from directory.tenants import Principal
+from directory.units import Units
 from scim import http
 from scim.auth import TokenAuthenticator
 from scim.errors import error_response
@@ -84,17 +83,14 @@ def list_response(listed: Listing, start_index: int | None) -> ScimResponse:
     return ScimResponse(body)
 
 
-def _transaction(engine: Engine, provider: ScimProvider, work: Callable[[Connection], T]) -> T:
-    with provider, engine.begin() as conn:
-        return work(conn)
+def under(provider: ScimProvider, work: Callable[[Connection], T]) -> Callable[[Connection], T]:
+    """``work`` run under ``provider``'s policy, wherever it runs (PATCH reads the policy)."""
 
+    def run(conn: Connection) -> T:
+        with provider:
+            return work(conn)
 
-async def in_transaction(
-    engine: Engine, provider: ScimProvider, work: Callable[[Connection], T]
-) -> T:
-    """Run ``work`` in a worker thread, inside ONE transaction that commits if it returns,
-    under ``provider``'s policy (PATCH reads it)."""
-    return await run_in_threadpool(_transaction, engine, provider, work)
+    return run
 
 
 class ResourceEndpoints:
@@ -107,12 +103,11 @@ class ResourceEndpoints:
 
     def __init__(
         self,
-        engine: Engine,
+        units: Units,
         authenticator: TokenAuthenticator,
         provider: ScimProvider = PROVIDER,
     ) -> None:
-        self.engine = engine
-        self.reader = readonly(engine)
+        self.units = units
         self.authenticator = authenticator
         self.provider = provider
 
@@ -170,14 +165,19 @@ class ResourceEndpoints:
         """Whether a response needs the expensive derived attributes (a group's members)."""
         return True
 
+    def is_point_read(self, full: bool) -> bool:
+        """Whether reading one resource costs a few index lookups, however big the tenant."""
+        return not full
+
     # --- plumbing ---------------------------------------------------------------
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
-        return await in_transaction(self.engine, self.provider, work)
+        """Run ``work`` as one unit of work that may write."""
+        return await self.units.write(under(self.provider, work))
 
     async def _read(self, work: Callable[[Connection], T]) -> T:
-        """Like ``_run``, for work that only reads: on SQLite it takes no write lock."""
-        return await in_transaction(self.reader, self.provider, work)
+        """Like ``_run``, for work that only reads: it never waits for writers."""
+        return await self.units.read(under(self.provider, work))
 
     def validate_resource(self, payload: Any, context: Context) -> Any:
         """A request body as this type's model, in a request context, IdP leniency applied."""
@@ -242,7 +242,7 @@ class ResourceEndpoints:
         ``across_types``: the filter is read against every type (root ``.search``), so
         an attribute this type lacks matches nothing here instead of being an error.
         """
-        dialect = self.engine.dialect.name
+        dialect = self.units.dialect
         where = None
         if listing.filter:
             where = compile_filter(
@@ -331,7 +331,10 @@ class ResourceEndpoints:
         parameters = http.response_parameters(request.query_params, self.model)
         id = request.path_params["id"]
         full = self.wants_everything(parameters)
-        stored = await self._read(lambda conn: self.get(conn, principal.tenant_id, id, full))
+        read = self.units.read_point if self.is_point_read(full) else self.units.read
+        stored = await read(
+            under(self.provider, lambda conn: self.get(conn, principal.tenant_id, id, full))
+        )
         if not_modified(request.headers, stored.version):
             return Response(status_code=304, headers={"ETag": etag(stored.version)})
         return self._respond(stored, request, parameters, Context.RESOURCE_QUERY_RESPONSE)

@@ -23,6 +23,9 @@ class UserEndpoints(ResourceEndpoints):
     schema_id = "urn:ietf:params:scim:schemas:core:2.0:User"
     spec = USER_SPEC
 
+    def is_point_read(self, full: bool) -> bool:
+        return True  # its row, and its group references through the member index
+
     def create(self, conn: Connection, tenant_id: int, resource: Any) -> StoredUser:
         return users.create_user(conn, tenant_id, to_document(resource))
 
