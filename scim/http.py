@@ -6,6 +6,7 @@ responses.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -99,10 +100,19 @@ def response_parameters(query: Mapping[str, Any], model: Any) -> ResponseParamet
     ``query`` is the query string, or the body of a POST ``.search``.
     """
     wanted = {key: query[key] for key in ("attributes", "excludedAttributes") if query.get(key)}
+    if not wanted:
+        return _no_projection(model)
     try:
         parameters: ResponseParameters[Any] = ResponseParameters[model].model_validate(wanted)
     except ValidationError as exc:
         raise validation_exception(exc) from exc
+    return parameters
+
+
+@functools.cache
+def _no_projection(model: Any) -> ResponseParameters[Any]:
+    """What most requests ask for: the default attributes. Validated once per resource type."""
+    parameters: ResponseParameters[Any] = ResponseParameters[model].model_validate({})
     return parameters
 
 
