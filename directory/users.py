@@ -19,7 +19,13 @@ from directory.clock import as_utc, utcnow
 from directory.errors import Conflict, NotFound, VersionMismatch
 from directory.paging import Page, PageRequest
 from directory.records import StoredUser
-from directory.values import EMAIL_LENGTH, NAME_LENGTH, bounded_key, bounded_text
+from directory.values import (
+    EMAIL_LENGTH,
+    NAME_LENGTH,
+    bounded_key,
+    bounded_text,
+    comparison_key,
+)
 
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 
@@ -127,6 +133,9 @@ _GET_USER = select(*_USER_COLUMNS).where(
     tables.User.tenant_id == bindparam("tenant"), tables.User.id == bindparam("id")
 )
 _GET_USER_FOR_UPDATE = _GET_USER.with_for_update()
+_GET_USER_BY_NAME = select(*_USER_COLUMNS).where(
+    tables.User.tenant_id == bindparam("tenant"), tables.User.user_name_key == bindparam("key")
+)
 
 
 def get_user(
@@ -136,6 +145,18 @@ def get_user(
     row = conn.execute(query, {"tenant": tenant_id, "id": user_id}).first()
     if row is None:
         raise NotFound(f"User {user_id} not found")
+    user = _stored(row)
+    _attach_relations(conn, tenant_id, [user])
+    return user
+
+
+def find_user_by_name(conn: Connection, tenant_id: int, user_name: str) -> StoredUser | None:
+    """The user whose userName is ``user_name`` (compared case-insensitively), if any."""
+    row = conn.execute(
+        _GET_USER_BY_NAME, {"tenant": tenant_id, "key": comparison_key(user_name)}
+    ).first()
+    if row is None:
+        return None
     user = _stored(row)
     _attach_relations(conn, tenant_id, [user])
     return user

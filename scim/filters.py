@@ -15,6 +15,8 @@ emits a SQLAlchemy expression over the directory's tables:
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -514,6 +516,28 @@ def compile_filter(
     return SqlFilter(spec, dialect, unknown_matches_nothing=unknown_matches_nothing).visit(
         parsed.ast
     )
+
+
+_EQUALITY = re.compile(r'\s*([A-Za-z][\w.:-]*)\s+[eE][qQ]\s+("(?:[^"\\]|\\.)*")\s*')
+
+
+def equality_value(text: str, attribute: str) -> str | None:
+    """The string ``text`` compares ``attribute`` to, when it is exactly ``attribute eq "..."``.
+
+    IdPs send ``userName eq "..."`` before every create and on every sync; when
+    that attribute is unique, the answer is one index lookup, which costs less
+    than parsing the filter. Anything else (other operators, logic, bare
+    values) returns None and takes the general path.
+    """
+    match = _EQUALITY.fullmatch(text)
+    if match is None or match.group(1).lower() != attribute.lower():
+        return None
+    try:
+        value = json.loads(match.group(2))
+        check_storable(value)
+    except (ValueError, InvalidValueException):
+        return None  # the general path gives the error it always gives
+    return value if isinstance(value, str) else None
 
 
 def _depth(node: FilterNode) -> int:

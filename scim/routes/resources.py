@@ -165,6 +165,10 @@ class ResourceEndpoints:
         """Whether a response needs the expensive derived attributes (a group's members)."""
         return True
 
+    def unique_lookup(self, filter: str) -> Callable[[Connection, int], Stored | None] | None:
+        """How to answer ``filter`` with one index lookup, when it names a unique value."""
+        return None
+
     def is_point_read(self, full: bool) -> bool:
         """Whether reading one resource costs a few index lookups, however big the tenant."""
         return not full
@@ -272,6 +276,10 @@ class ResourceEndpoints:
         across_types: bool = False,
     ) -> Listing:
         """The resources a list request asks for, rendered, with the total and cursors."""
+        if not (across_types or offset or limit <= 0):
+            unique = await self._unique_match(principal, listing, parameters, base)
+            if unique is not None:
+                return unique
         request = self.page_request(listing, offset, limit, across_types=across_types)
         full = self.wants_everything(parameters)
         found, stored = await self._read(
@@ -293,6 +301,24 @@ class ResourceEndpoints:
                 listed.previous_cursor = encode_cursor(keys[0], "prev", fingerprint)
         listed.resources = [self.render_json(one, base, parameters) for one in stored]
         return listed
+
+    async def _unique_match(
+        self,
+        principal: Principal,
+        listing: ListRequest,
+        parameters: ResponseParameters[Any],
+        base: str,
+    ) -> Listing | None:
+        """The first page of a filter on a unique value, as one point read; None otherwise."""
+        if not listing.filter or listing.cursor is not None or listing.sort_by:
+            return None
+        lookup = self.unique_lookup(listing.filter)
+        if lookup is None or not self.is_point_read(self.wants_everything(parameters)):
+            return None
+        tenant_id = principal.tenant_id
+        found = await self.units.read_point(under(self.provider, lambda c: lookup(c, tenant_id)))
+        resources = [] if found is None else [self.render_json(found, base, parameters)]
+        return Listing(total=len(resources), resources=resources)
 
     async def _list(self, request: Request, query: Mapping[str, Any]) -> Response:
         principal = await self.authenticator.principal(request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from scim2_models import PatchOp
@@ -12,6 +13,7 @@ from directory.errors import VersionMismatch
 from directory.paging import Page, PageRequest
 from directory.records import StoredUser
 from scim.documents import to_document, user_json, user_resource
+from scim.filters import equality_value
 from scim.provider import UserModel
 from scim.routes.resources import ResourceEndpoints
 from scim.specs import USER_SPEC
@@ -25,6 +27,12 @@ class UserEndpoints(ResourceEndpoints):
 
     def is_point_read(self, full: bool) -> bool:
         return True  # its row, and its group references through the member index
+
+    def unique_lookup(self, filter: str) -> Callable[[Connection, int], StoredUser | None] | None:
+        user_name = equality_value(filter, "userName")
+        if user_name is None:
+            return None
+        return lambda conn, tenant_id: users.find_user_by_name(conn, tenant_id, user_name)
 
     def create(self, conn: Connection, tenant_id: int, resource: Any) -> StoredUser:
         return users.create_user(conn, tenant_id, to_document(resource))

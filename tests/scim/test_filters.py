@@ -249,3 +249,48 @@ def test_users_by_group_membership_and_groups_by_member(scim, people):
     )
     assert _ids(scim, 'groups.display eq "team"') == _expect(people, "ann", "bob")
     assert _ids(scim, "not (groups pr)") == _expect(people, "cat")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        'userName eq "{name}"',
+        'USERNAME EQ "{upper}"',
+        '  userName   eq   "{name}"  ',
+        'userName eq "{unicode}"',
+    ],
+)
+def test_user_name_eq_lookup_answers_as_the_general_filter_does(scim, spelling):
+    """``userName eq`` is answered by one index lookup; its answer must be the general path's
+    (``... and userName pr`` takes that path), body for body."""
+    name = unique('Quote"d')
+    created = scim.post("/Users", json=user(name, displayName="Q", groups=[])).json()
+    scim.post("/Groups", json=group(unique("g"), created["id"]))
+    escaped = name.replace('"', '\\"')
+    unicode = name.replace('"', "\\u0022")
+    text = spelling.format(name=escaped, upper=escaped.upper(), unicode=unicode)
+    fast = scim.get("/Users", params={"filter": text})
+    general = scim.get("/Users", params={"filter": f"({text}) and userName pr"})
+    assert fast.status_code == general.status_code == 200, fast.text
+    assert fast.json() == general.json()
+    assert fast.json()["totalResults"] == 1
+    assert fast.json()["Resources"][0]["groups"][0]["display"]
+
+
+def test_user_name_eq_lookup_of_nobody_is_an_empty_list(scim):
+    body = scim.get("/Users", params={"filter": 'userName eq "nobody@nowhere.example"'}).json()
+    assert body["totalResults"] == 0 and body["Resources"] == []
+
+
+def test_user_name_eq_past_the_first_page_or_by_cursor_is_still_paged(scim):
+    name = unique("paged")
+    scim.post("/Users", json=user(name))
+    text = f'userName eq "{name}"'
+    second = scim.get("/Users", params={"filter": text, "startIndex": 2}).json()
+    assert second["totalResults"] == 1 and second["Resources"] == []
+    by_cursor = scim.get("/Users", params={"filter": text, "cursor": ""}).json()
+    assert by_cursor["totalResults"] == 1 and len(by_cursor["Resources"]) == 1
+    assert "startIndex" not in by_cursor
+    assert_scim_error(
+        scim.get("/Users", params={"filter": text, "sortBy": "nonsense"}), 400, "invalidValue"
+    )
