@@ -223,6 +223,16 @@ def measure_scim(
     )
     phase(
         work.measure(
+            "filter-1",
+            "filter userName eq, 1 client",
+            lambda n: work.get(
+                "/Users?filter=" + quote(f'userName eq "{rnd.choice(names)}"', safe="")
+            ),
+            concurrency=1,
+        )
+    )
+    phase(
+        work.measure(
             "patch",
             "PATCH replace displayName",
             lambda n: work.send(
@@ -382,7 +392,11 @@ def run_scimd(
             ]
             size = len(work.call("GET", f"/Users/{typical}").body)
             print(f"    GET by id body {size} bytes (a member of one group)", flush=True)
-            return measure_scim(work, data, cursors=True, groups_filter=True)
+            outcomes = measure_scim(work, data, cursors=True, groups_filter=True)
+            peak, resident = servers.memory_mb(server)
+            print(f"    server memory: peak RSS {peak:,.0f} MB, now {resident:,.0f} MB", flush=True)
+            outcomes["memory"] = Outcome("memory", "server RSS", None, f"{peak:.1f}")
+            return outcomes
     finally:
         if clean_up:  # a --pg-url database is not ours to leave full
             dataset.delete_tenant(engine, tenant)

@@ -229,6 +229,17 @@ def _wait_ready(server: Server, timeout: float = 60.0) -> None:
     raise RuntimeError(f"{server.kind} did not answer {READY_PATH[server.kind]} in {timeout:.0f}s")
 
 
+def memory_mb(server: Server) -> tuple[float, float]:
+    """The server process's peak and current resident memory (VmHWM, VmRSS), in MB."""
+    fields: dict[str, float] = {}
+    with open(f"/proc/{server.process.pid}/status", encoding="ascii") as status:
+        for line in status:
+            name, _, value = line.partition(":")
+            if name in ("VmHWM", "VmRSS"):
+                fields[name] = int(value.split()[0]) / 1024  # kB
+    return fields["VmHWM"], fields["VmRSS"]
+
+
 @contextmanager
 def running(kind: str, *arguments: str) -> Iterator[Server]:
     """A server of ``kind`` on a free loopback port, stopped (by its own pid) on exit."""

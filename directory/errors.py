@@ -6,7 +6,8 @@
     ├── NotFound            the tenant, user, group or token does not exist (for this tenant)
     ├── Conflict            a uniqueness rule would be broken (userName, tenant name)
     ├── VersionMismatch     the caller's expected version is not the stored one
-    └── InvalidValue        a value breaks a rule of the directory (empty userName, unknown member)
+    ├── InvalidValue        a value breaks a rule of the directory (empty userName, unknown member)
+    └── Unavailable         the store could not be reached, or stayed locked: nothing was written
 
 Each class carries a ``code`` that the HTTP layers map to their own error shape
 in one place (SCIM Error JSON for ``scim/``, the admin JSON errors for ``scimd/``).
@@ -47,3 +48,12 @@ class InvalidValue(DirectoryError):
     """Raised when a value breaks a rule of the directory."""
 
     code = "invalid_value"
+
+
+class Unavailable(DirectoryError):
+    """Raised when the unit of work lost its database connection or waited out the lock.
+
+    Nothing of the unit was committed, so the caller may safely try again.
+    """
+
+    code = "unavailable"

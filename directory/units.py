@@ -28,14 +28,17 @@ import asyncio
 import contextvars
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.concurrency import run_in_threadpool
 
 from directory.database import readonly
+from directory.errors import Unavailable
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
@@ -66,13 +69,26 @@ def _settle(future: asyncio.Future[Any], ok: bool, outcome: Any) -> None:
         future.set_exception(outcome)
 
 
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """A lost connection or an exhausted lock wait, as the retryable error it is."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise Unavailable("The database connection was lost; try again") from exc
+        if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
+            raise Unavailable("The database stayed locked; try again") from exc
+        raise
+
+
 def _transaction(engine: Engine, work: Work[T]) -> T:
-    with engine.begin() as conn:
+    with _store_errors(), engine.begin() as conn:
         return work(conn)
 
 
 def _autocommit(engine: Engine, work: Work[T]) -> T:
-    with engine.connect() as conn:
+    with _store_errors(), engine.connect() as conn:
         return work(conn)
 
 
@@ -119,11 +135,8 @@ class Units:
         return await run_in_threadpool(self._read, work)
 
     def _read(self, work: Work[T]) -> T:
-        # On SQLite the read-only engine takes no transaction: each statement
-        # reads its own WAL snapshot. Elsewhere a read is a transaction too.
-        if self.inline_reads:
-            return _autocommit(self.reader, work)
-        return _transaction(self.reader, work)
+        # The read-only engine takes no transaction (see ``readonly``).
+        return _autocommit(self.reader, work)
 
     # --- the SQLite writer ---------------------------------------------------------
 
@@ -162,7 +175,7 @@ class Units:
     def _write_together(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[bool, Any]] = []
         try:
-            with self.engine.begin() as conn:
+            with _store_errors(), self.engine.begin() as conn:
                 for job in batch:
                     try:
                         with conn.begin_nested():

@@ -162,6 +162,33 @@ def find_user_by_name(conn: Connection, tenant_id: int, user_name: str) -> Store
     return user
 
 
+# Built once, like the reads: a compare-and-set on the version read FOR UPDATE.
+_UPDATE_USER = (
+    update(tables.User)
+    .where(
+        tables.User.tenant_id == bindparam("tenant"),
+        tables.User.id == bindparam("user_id"),
+        tables.User.version == bindparam("expected"),
+    )
+    .values(
+        {
+            column: bindparam(f"new_{column}")
+            for column in (
+                "document",
+                "last_modified",
+                "version",
+                "user_name",
+                "user_name_key",
+                "external_id",
+                "display_name",
+                "display_name_key",
+                "active",
+            )
+        }
+    )
+)
+
+
 def replace_user(
     conn: Connection,
     tenant_id: int,
@@ -183,24 +210,24 @@ def replace_user(
         return current  # nothing changes: version and lastModified stay
     columns = _indexed_columns(document)
     now = utcnow()
-    try:
-        with conn.begin_nested():
-            result = conn.execute(
-                update(tables.User)
-                .where(
-                    tables.User.tenant_id == tenant_id,
-                    tables.User.id == user_id,
-                    tables.User.version == current.version,
-                )
-                .values(
-                    document=document,
-                    last_modified=now,
-                    version=current.version + 1,
-                    **columns,
-                )
-            )
-    except IntegrityError as exc:
-        raise _user_name_taken(document) from exc
+    values = {
+        "tenant": tenant_id,
+        "user_id": user_id,
+        "expected": current.version,
+        "new_document": document,
+        "new_last_modified": now,
+        "new_version": current.version + 1,
+        **{f"new_{name}": value for name, value in columns.items()},
+    }
+    if columns["user_name_key"] == comparison_key(current.document["userName"]):
+        # The userName keeps its key: no uniqueness to break, no savepoint to pay for.
+        result = conn.execute(_UPDATE_USER, values)
+    else:
+        try:
+            with conn.begin_nested():
+                result = conn.execute(_UPDATE_USER, values)
+        except IntegrityError as exc:
+            raise _user_name_taken(document) from exc
     if result.rowcount != 1:
         raise VersionMismatch(f"User {user_id} changed meanwhile")
     if document.get("emails") != current.document.get("emails"):

@@ -25,11 +25,20 @@ from scim.responses import ScimResponse
 
 log = logging.getLogger("scimd.scim")
 
+
+class ServiceUnavailableError(SCIMException):
+    """The store is unreachable or busy for now; nothing was written, the request can be retried."""
+
+    status = 503
+    _default_detail = "The service is unavailable; try again"
+
+
 _FROM_DIRECTORY: dict[type[directory_errors.DirectoryError], type[SCIMException]] = {
     directory_errors.NotFound: NotFoundException,
     directory_errors.Conflict: UniquenessException,
     directory_errors.VersionMismatch: PreconditionFailedException,
     directory_errors.InvalidValue: InvalidValueException,
+    directory_errors.Unavailable: ServiceUnavailableError,
 }
 
 
@@ -87,5 +96,9 @@ def error_body(exc: Exception) -> tuple[int, dict[str, Any]]:
 def error_response(exc: Exception) -> ScimResponse:
     """The SCIM Error response for an exception."""
     status, body = error_body(exc)
-    headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'} if status == 401 else None
+    headers = None
+    if status == 401:
+        headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'}
+    elif status == 503:
+        headers = {"Retry-After": "1"}
     return ScimResponse(body, status_code=status, headers=headers)

@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     """
     settings = settings or Settings()
     configure_logging(settings.log_level)
-    engine = engine or create_store_engine(settings.database_url, pool_size=settings.pool_size)
+    engine = engine or create_store_engine(
+        settings.database_url, pool_size=settings.pool_size, pre_ping=settings.database_pre_ping
+    )
     units = Units(engine)
     authenticator = TokenAuthenticator(units, ttl=settings.token_cache_seconds)
 

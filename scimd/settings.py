@@ -13,8 +13,17 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     """SQLAlchemy URL of the store: ``sqlite:///PATH`` or ``postgresql+psycopg://...``."""
 
-    pool_size: int = 20
-    """Database connections per server process (PostgreSQL); SQLite shares one file."""
+    pool_size: int = 4
+    """Database connections, and worker threads, per server process.
+
+    Few on purpose: request handling is Python work under one GIL, threads only
+    overlap database waits, and more of them contend for the GIL (measured on
+    PostgreSQL, 2 CPUs: 4 threads served 1.7x the GETs of 20). Scale with
+    processes (``scimd serve --workers``) instead."""
+
+    database_pre_ping: bool = False
+    """Test each pooled PostgreSQL connection before use: one round trip per request, in
+    exchange for no failed request after a database restart (see ``create_store_engine``)."""
 
     token_cache_seconds: float = 5.0
     """How long a process trusts a token lookup; a revoked token dies within this."""
