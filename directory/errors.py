@@ -7,7 +7,12 @@
     ├── Conflict            a uniqueness rule would be broken (userName, tenant name)
     ├── VersionMismatch     the caller's expected version is not the stored one
     ├── InvalidValue        a value breaks a rule of the directory (empty userName, unknown member)
-    └── Unavailable         the store could not be reached, or stayed locked: nothing was written
+    ├── Unavailable         the store could not be reached, or stayed locked: nothing was written
+    └── SignInRefused       a sign-in step failed; ``code`` is all the caller may tell the client
+        ├── InvalidCredentials   unknown login, wrong password, wrong or expired code/challenge
+        ├── AccountLocked        locked by an admin or by too many failed tries
+        ├── LoginNotAllowed      blocked, not yet granted, inactive, or outside its date window
+        └── Throttled            too many failures from this address or for this login
 
 Each class carries a ``code`` that the HTTP layers map to their own error shape
 in one place (SCIM Error JSON for ``scim/``, the admin JSON errors for ``scimd/``).
@@ -57,3 +62,29 @@ class Unavailable(DirectoryError):
     """
 
     code = "unavailable"
+
+
+class SignInRefused(DirectoryError):
+    """A sign-in step refused; the precise reason goes to the audit log, not to the client."""
+
+    code = "sign_in_refused"
+
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
+
+
+class InvalidCredentials(SignInRefused):
+    code = "invalid_credentials"
+
+
+class AccountLocked(SignInRefused):
+    code = "account_locked"
+
+
+class LoginNotAllowed(SignInRefused):
+    code = "login_not_allowed"
+
+
+class Throttled(SignInRefused):
+    code = "throttled"

@@ -106,6 +106,10 @@ class User(Base):
         Index(None, "tenant_id", "user_name_key", unique=True),
         Index(None, "tenant_id", "external_id"),
         Index(None, "tenant_id", "display_name_key"),
+        # The one index not led by tenant_id, on purpose: sign-in takes a login
+        # without a tenant, and one account per login holds across tenants. On a
+        # schema distributed by tenant, these lookups fan out to every shard.
+        Index("ix_users_login", "user_name_key"),
     )
 
 
@@ -127,6 +131,7 @@ class UserEmail(Base):
             ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
         ),
         Index(None, "tenant_id", "value_key"),
+        Index("ix_user_emails_login", "value_key"),  # sign-in by email: see users' ix_users_login
     )
 
 
@@ -176,3 +181,180 @@ class Membership(Base):
         ),
         Index(None, "tenant_id", "member_id"),
     )
+
+
+# --- accounts: what admins manage and sign-in enforces -------------------------------
+
+
+class Account(Base):
+    """The sign-in side of a user: state admins set and facts sign-in records.
+
+    One row per user, created with it. Kept out of the SCIM document so that a
+    sign-in (last login, failed tries) never rewrites the document; SCIM shows
+    these columns as the ``urn:scimd:schemas:extension:account:2.0:User``
+    extension.
+    """
+
+    __tablename__ = "accounts"
+
+    tenant_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_type: Mapped[str | None] = mapped_column(String(64))
+    # False until an admin grants login access (or approves the user); block-login sets it
+    # back to False with a reason.
+    login_allowed: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_date: Mapped[datetime | None]
+    locked_reason: Mapped[str | None] = mapped_column(String(500))
+    last_login: Mapped[datetime | None]
+    failed_tries: Mapped[int] = mapped_column(Integer, default=0)
+    mfa_secret: Mapped[str | None] = mapped_column(String(64))
+    mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # None: the tenant's default decides.
+    mfa_required: Mapped[bool | None] = mapped_column(Boolean)
+    mfa_not_enforced: Mapped[bool] = mapped_column(Boolean, default=False)
+    force_password_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    login_allowed_from: Mapped[datetime | None]
+    login_allowed_to: Mapped[datetime | None]
+    access_licence: Mapped[str | None] = mapped_column(String(64))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # "admin" while the password is one an admin set, "user" once its owner chose it.
+    password_set_by: Mapped[str | None] = mapped_column(String(16))
+    password_changed: Mapped[datetime | None]
+    # "pending" while self-registered or just-in-time users wait for an admin.
+    approval: Mapped[str | None] = mapped_column(String(16))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        Index(None, "tenant_id", "approval"),
+    )
+
+
+class TenantSettings(Base):
+    """A tenant's environment defaults (password policy, MFA, lockout), as one document."""
+
+    __tablename__ = "tenant_settings"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[dict[str, Any]]
+
+
+class CatalogEntry(Base):
+    """What can be granted: roles, role groups, licences, user types, user and DAC groups.
+
+    ``kind`` says which; a role's ``rules`` say which licences and user types may
+    hold it, a role group's say which roles it grants.
+    """
+
+    __tablename__ = "catalog"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    rules: Mapped[dict[str, Any]]
+
+
+class Grant(Base):
+    """One catalog entry granted to one user (a role, role group, user group or DAC group)."""
+
+    __tablename__ = "grants"
+
+    tenant_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        Index(None, "tenant_id", "kind", "code"),
+    )
+
+
+class PasswordHistory(Base):
+    """Hashes of a user's earlier passwords, for the policy's no-reuse rule."""
+
+    __tablename__ = "password_history"
+
+    tenant_id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created: Mapped[datetime]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+    )
+
+
+class Credential(Base):
+    """A secret a user holds besides the password: a session, a trusted device, an API key,
+    a sign-in challenge or a password-reset link. Only the SHA-256 of the secret is kept."""
+
+    __tablename__ = "credentials"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column()
+    user_id: Mapped[str] = mapped_column(String(36))
+    kind: Mapped[str] = mapped_column(String(16))
+    created: Mapped[datetime]
+    expires: Mapped[datetime | None]
+    last_used: Mapped[datetime | None]
+    client: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        Index(None, "tenant_id", "user_id", "kind"),
+    )
+
+
+class AuditEvent(Base):
+    """One thing that happened: who did what to which target, when, from where, with what result.
+
+    Append-only: nothing in scimd updates or deletes these rows (a tenant's
+    deletion cascades).
+    """
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[str] = mapped_column(String(32))
+    client: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict[str, Any]]
+
+    __table_args__ = (
+        Index(None, "tenant_id", "id"),
+        Index(None, "tenant_id", "target", "id"),
+    )
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per client address and per login, in a time window, for every process.
+
+    Installation-wide, not a tenant's: an address or a login name is throttled
+    before anyone knows which tenant it is about.
+    """
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    window_start: Mapped[datetime]
+    failures: Mapped[int] = mapped_column(Integer, default=0)

@@ -23,7 +23,7 @@ from directory.errors import Conflict, InvalidValue, NotFound
 from directory.values import TENANT_NAME_LENGTH, bounded_text
 
 TOKEN_PREFIX = "scimd_"
-SCOPES = frozenset({"scim"})
+SCOPES = frozenset({"scim", "admin"})
 DEFAULT_SCOPES = ("scim",)
 
 

@@ -19,8 +19,10 @@ from directory.database import create_store_engine, ping
 from directory.units import Units
 from scim.app import create_scim_app
 from scim.auth import TokenAuthenticator
+from scimd.admin.app import create_admin_app
 from scimd.observability import Metrics, RequestObserver, configure_logging
 from scimd.settings import Settings
+from scimd.signin import SignIn
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
@@ -63,6 +65,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 "/scim/v2",
                 app=create_scim_app(units, authenticator, strict=settings.scim_strict),
             ),
+            Mount("/admin/v1", app=create_admin_app(units, authenticator)),
+            Mount("/auth", routes=SignIn(units).routes()),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestObserver, metrics=metrics)],

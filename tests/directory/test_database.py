@@ -13,7 +13,22 @@ from sqlalchemy.exc import IntegrityError
 
 from directory import database, tables, tenants
 
-DIRECTORY_TABLES = {"tenants", "api_tokens", "users", "user_emails", "groups", "memberships"}
+DIRECTORY_TABLES = {
+    "tenants",
+    "api_tokens",
+    "users",
+    "user_emails",
+    "groups",
+    "memberships",
+    "accounts",
+    "tenant_settings",
+    "catalog",
+    "grants",
+    "password_history",
+    "credentials",
+    "audit_events",
+    "sign_in_throttle",
+}
 
 
 def head_revision() -> str:

@@ -257,7 +257,7 @@ def test_revoking_an_unknown_token_raises_not_found(engine):
         tenants.revoke_token(conn, 2_000_000_000)
 
 
-@pytest.mark.parametrize("scopes", [(), ("admin",), ("scim", "root")])
+@pytest.mark.parametrize("scopes", [(), ("superuser",), ("scim", "root")])
 def test_create_token_with_unknown_or_no_scopes_raises_invalid_value(engine, tenant, scopes):
     with engine.begin() as conn:
         with pytest.raises(InvalidValue):

@@ -1,0 +1,126 @@
+"""The audit trail: one append-only event for every change and every sign-in outcome.
+
+Events are written in the same transaction as the change they record, so a
+change never lands without its event and a rolled-back change leaves none.
+Sign-in refusals are the exception that proves the rule: they change nothing
+but a counter, and are recorded in the transaction that bumps it. An event's
+``detail`` never holds secrets: callers pass what changed, not passwords,
+tokens or TOTP codes (``record`` drops keys that look like them, as a last
+line of defence).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select
+
+from directory import tables
+from directory.clock import as_utc, utcnow
+
+_SECRET_WORDS = ("password", "secret", "token", "code", "otp")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused an event: ``kind`` is admin-token, scim-token, user, system."""
+
+    kind: str
+    id: str
+    client: str | None = None  # the client's address, when it came over HTTP
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+SYSTEM = Actor("system", "scimd")
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str | None
+    result: str
+    client: str | None
+    detail: dict[str, Any]
+
+
+def _scrub(detail: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: ("[redacted]" if any(word in key.lower() for word in _SECRET_WORDS) else value)
+        for key, value in detail.items()
+    }
+
+
+def record(
+    conn: Connection,
+    tenant_id: int,
+    actor: Actor,
+    action: str,
+    target: str | None,
+    *,
+    result: str = "ok",
+    detail: Mapping[str, Any] | None = None,
+) -> None:
+    """Append one event, in the caller's transaction."""
+    conn.execute(
+        insert(tables.AuditEvent).values(
+            tenant_id=tenant_id,
+            at=utcnow(),
+            actor=str(actor),
+            action=action,
+            target=target,
+            result=result,
+            client=actor.client,
+            detail=_scrub(detail or {}),
+        )
+    )
+
+
+def events(
+    conn: Connection,
+    tenant_id: int,
+    *,
+    target: str | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    result: str | None = None,
+    since: datetime | None = None,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[Event]:
+    """The tenant's events, newest first, filtered; page with ``before_id``."""
+    event = tables.AuditEvent
+    query = select(event.__table__).where(event.tenant_id == tenant_id)
+    for column, value in (
+        (event.target, target),
+        (event.action, action),
+        (event.actor, actor),
+        (event.result, result),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    if since is not None:
+        query = query.where(event.at >= since)
+    if before_id is not None:
+        query = query.where(event.id < before_id)
+    rows = conn.execute(query.order_by(event.id.desc()).limit(limit)).all()
+    return [
+        Event(
+            id=row.id,
+            at=as_utc(row.at),
+            actor=row.actor,
+            action=row.action,
+            target=row.target,
+            result=row.result,
+            client=row.client,
+            detail=row.detail,
+        )
+        for row in rows
+    ]

@@ -1,0 +1,121 @@
+"""The admin API application: users, approvals, settings, audit, and its OpenAPI description."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from directory import audit, environment
+from directory.errors import InvalidValue
+from directory.units import Units
+from scim.auth import TokenAuthenticator
+from scimd.admin.openapi import OPENAPI
+from scimd.admin.users import UserAdmin
+from scimd.errors import ApiError, api_errors, error_response, read_object
+
+
+class SettingsAdmin:
+    def __init__(self, units: Units, users: UserAdmin) -> None:
+        self.units = units
+        self.users = users
+
+    async def get(self, request: Request) -> Response:
+        tenant_id, _ = await self.users._actor(request)
+        found = await self.units.read(lambda conn: environment.get(conn, tenant_id))
+        return JSONResponse(found.to_json())
+
+    async def put(self, request: Request) -> Response:
+        tenant_id, actor = await self.users._actor(request)
+        wanted = environment.from_json(await read_object(request))
+
+        def work(conn: Connection) -> dict[str, Any]:
+            environment.put(conn, tenant_id, wanted)
+            audit.record(
+                conn,
+                tenant_id,
+                actor,
+                "settings.update",
+                "settings",
+                detail={"settings": wanted.to_json()},
+            )
+            return wanted.to_json()
+
+        return JSONResponse(await self.units.write(work))
+
+
+class AuditAdmin:
+    def __init__(self, units: Units, users: UserAdmin) -> None:
+        self.units = units
+        self.users = users
+
+    async def list(self, request: Request) -> Response:
+        tenant_id, _ = await self.users._actor(request)
+        params = request.query_params
+        since = params.get("since")
+        try:
+            since_at = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
+            before = int(params["before"]) if params.get("before") else None
+            limit = min(int(params.get("count") or 100), 1000)
+        except ValueError:
+            raise InvalidValue("since is an ISO date; before and count are numbers") from None
+
+        def work(conn: Connection) -> dict[str, Any]:
+            found = audit.events(
+                conn,
+                tenant_id,
+                target=params.get("target") or None,
+                action=params.get("action") or None,
+                actor=params.get("actor") or None,
+                result=params.get("result") or None,
+                since=since_at,
+                before_id=before,
+                limit=limit,
+            )
+            return {
+                "events": [
+                    {
+                        "id": e.id,
+                        "at": e.at.isoformat().replace("+00:00", "Z"),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "target": e.target,
+                        "result": e.result,
+                        "client": e.client,
+                        "detail": e.detail,
+                    }
+                    for e in found
+                ]
+            }
+
+        return JSONResponse(await self.units.read(work))
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+    return error_response(ApiError(exc.status_code, code, f"{exc.detail}: {request.url.path}"))
+
+
+def create_admin_app(units: Units, authenticator: TokenAuthenticator) -> Starlette:
+    users = UserAdmin(units, authenticator)
+    settings = SettingsAdmin(units, users)
+    audit_log = AuditAdmin(units, users)
+    routes = [
+        Route("/openapi.json", _openapi, methods=["GET"]),
+        *users.routes(),
+        Route("/settings", api_errors(settings.get), methods=["GET"]),
+        Route("/settings", api_errors(settings.put), methods=["PUT"]),
+        Route("/audit", api_errors(audit_log.list), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

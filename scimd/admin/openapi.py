@@ -1,0 +1,263 @@
+"""The OpenAPI 3.1 description of ``/admin/v1``, served at ``/admin/v1/openapi.json``.
+
+Kept beside the routes and checked against them by the tests (every route is
+described, every description is a route).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ERROR = {
+    "type": "object",
+    "required": ["error", "detail"],
+    "properties": {"error": {"type": "string"}, "detail": {"type": "string"}},
+}
+_ACCOUNT_FIELDS = {
+    "userType": {"type": ["string", "null"]},
+    "accessLocked": {"type": "boolean", "readOnly": True},
+    "loginAllowed": {"type": "boolean", "readOnly": True},
+    "locked": {"type": "boolean", "readOnly": True},
+    "lockedDate": {"type": ["string", "null"], "format": "date-time", "readOnly": True},
+    "lockedReason": {"type": ["string", "null"], "readOnly": True},
+    "lastLogin": {"type": ["string", "null"], "format": "date-time", "readOnly": True},
+    "failedTries": {"type": "integer", "readOnly": True},
+    "mfaEnabled": {"type": "boolean", "readOnly": True},
+    "mfaRequired": {"type": ["boolean", "null"]},
+    "mfaNotEnforced": {"type": "boolean", "readOnly": True},
+    "forcePasswordChange": {"type": "boolean"},
+    "loginAllowedFrom": {"type": ["string", "null"], "format": "date-time"},
+    "loginAllowedTo": {"type": ["string", "null"], "format": "date-time"},
+    "accessLicence": {"type": ["string", "null"]},
+    "hasPassword": {"type": "boolean", "readOnly": True},
+    "approval": {"type": ["string", "null"], "enum": ["pending", "approved", "rejected", None]},
+}
+_USER = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string", "readOnly": True},
+        "userName": {"type": "string"},
+        "name": {"type": ["string", "null"]},
+        "email": {"type": ["string", "null"]},
+        "mobile": {"type": ["string", "null"]},
+        "active": {"type": ["boolean", "null"]},
+        "version": {"type": "integer", "readOnly": True},
+        "created": {"type": "string", "format": "date-time", "readOnly": True},
+        "lastModified": {"type": "string", "format": "date-time", "readOnly": True},
+        **_ACCOUNT_FIELDS,
+    },
+}
+ACTIONS = [
+    "allow-login",
+    "block-login",
+    "lock",
+    "unlock",
+    "reset-tries",
+    "set-password",
+    "mfa-remove",
+    "mfa-do-not-enforce",
+    "delete-trusted-devices",
+    "approve",
+    "reject",
+]
+
+
+def _responses(ok: str, schema: dict[str, Any] | None = None, status: str = "200") -> Any:
+    answer: dict[str, Any] = {"description": ok}
+    if schema is not None:
+        answer["content"] = {"application/json": {"schema": schema}}
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    return {
+        status: answer,
+        "400": {"description": "invalid request", **error},
+        "401": {"description": "no or unknown bearer token", **error},
+        "403": {"description": "the token lacks the admin scope", **error},
+        "404": {"description": "not found", **error},
+    }
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+_USER_REF = {"$ref": "#/components/schemas/User"}
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_FLAG = {"type": "boolean"}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "scimd admin API", "version": "1"},
+    "servers": [{"url": "/admin/v1"}],
+    "security": [{"bearer": []}],
+    "components": {
+        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        "schemas": {"Error": _ERROR, "User": _USER},
+    },
+    "paths": {
+        "/users": {
+            "get": {
+                "summary": "The users grid: search, filter, sort, page, choose columns",
+                "parameters": [
+                    {"name": "search", "in": "query", "schema": {"type": "string"}},
+                    *(
+                        {"name": flag, "in": "query", "schema": _FLAG}
+                        for flag in (
+                            "locked",
+                            "blocked",
+                            "pendingApproval",
+                            "mfaRequired",
+                            "mfaEnabled",
+                        )
+                    ),
+                    {"name": "licence", "in": "query", "schema": {"type": "string"}},
+                    {"name": "userType", "in": "query", "schema": {"type": "string"}},
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "description": "userName, name, lastLogin, failedTries or created; "
+                        "a leading - sorts descending",
+                        "schema": {"type": "string"},
+                    },
+                    {"name": "startIndex", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "count", "in": "query", "schema": {"type": "integer"}},
+                    {
+                        "name": "columns",
+                        "in": "query",
+                        "description": "comma-separated: userType, userName, name, email, "
+                        "mobile, accessLocked, lastLogin, failedTries, mfaEnabled, mfaRequired",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": _responses(
+                    "a page of users",
+                    {
+                        "type": "object",
+                        "properties": {
+                            "totalResults": {"type": "integer"},
+                            "startIndex": {"type": "integer"},
+                            "users": {"type": "array", "items": _USER_REF},
+                        },
+                    },
+                ),
+            },
+            "post": {
+                "summary": "Create a user (without login access until it is granted)",
+                "requestBody": _body(_USER_REF),
+                "responses": _responses("the user", _USER_REF, "201"),
+            },
+        },
+        "/users/{id}": {
+            "parameters": [_ID],
+            "get": {"summary": "One user", "responses": _responses("the user", _USER_REF)},
+            "patch": {
+                "summary": "Change contact and account fields",
+                "requestBody": _body(_USER_REF),
+                "responses": _responses("the user", _USER_REF),
+            },
+            "delete": {
+                "summary": "Delete a user",
+                "parameters": [
+                    {
+                        "name": "confirm",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"const": "true"},
+                    }
+                ],
+                "responses": _responses("deleted", None, "204"),
+            },
+        },
+        "/users/{id}/actions/{action}": {
+            "parameters": [
+                _ID,
+                {"name": "action", "in": "path", "required": True, "schema": {"enum": ACTIONS}},
+            ],
+            "post": {
+                "summary": "Run an account action",
+                "description": "block-login takes {reason}; lock an optional {reason}; "
+                "set-password takes {password, forceChange}",
+                "requestBody": {
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "reason": {"type": "string"},
+                                    "password": {"type": "string", "writeOnly": True},
+                                    "forceChange": {"type": "boolean"},
+                                },
+                            }
+                        }
+                    }
+                },
+                "responses": _responses("the user after the action", _USER_REF),
+            },
+        },
+        "/users/bulk/{action}": {
+            "parameters": [
+                {
+                    "name": "action",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"enum": ["lock", "unlock", "delete", "approve", "reject"]},
+                }
+            ],
+            "post": {
+                "summary": "One action over many users: all or nothing, a result per user",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["ids"],
+                        "properties": {
+                            "ids": {"type": "array", "items": {"type": "string"}},
+                            "confirm": {"type": "boolean", "description": "required for delete"},
+                        },
+                    }
+                ),
+                "responses": {
+                    **_responses("every user took the action"),
+                    "409": {"description": "nothing changed; results say which users failed"},
+                },
+            },
+        },
+        "/approvals": {
+            "get": {"summary": "Accounts waiting for approval", "responses": _responses("users")}
+        },
+        "/settings": {
+            "get": {"summary": "The tenant's environment defaults", "responses": _responses("ok")},
+            "put": {
+                "summary": "Replace the environment defaults",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "properties": {
+                            "mfa_required": {"type": "boolean"},
+                            "max_failed_tries": {"type": "integer"},
+                            "trusted_device_days": {"type": "integer"},
+                            "session_hours": {"type": "integer"},
+                            "password": {
+                                "type": "object",
+                                "properties": {
+                                    "min_length": {"type": "integer"},
+                                    "min_classes": {"type": "integer"},
+                                    "history": {"type": "integer"},
+                                },
+                            },
+                        },
+                    }
+                ),
+                "responses": _responses("the settings"),
+            },
+        },
+        "/audit": {
+            "get": {
+                "summary": "Audit events, newest first",
+                "parameters": [
+                    {"name": name, "in": "query", "schema": {"type": "string"}}
+                    for name in ("target", "action", "actor", "result", "since", "before", "count")
+                ],
+                "responses": _responses("events"),
+            }
+        },
+    },
+}

@@ -1,0 +1,366 @@
+"""``/admin/v1/users``: the users grid, one user, its actions, and bulk actions.
+
+A user as the admin API shows it is its SCIM identity (userName, name, email,
+mobile, active) plus its account state; contact fields edit the SCIM
+document (through scim2-models, as a SCIM write would), account fields go
+through ``directory.accounts``. Every change is audited in its transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scim2_models import Context
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from directory import accounts, audit, grid, users
+from directory.audit import Actor
+from directory.errors import InvalidValue, NotFound
+from directory.paging import PageRequest
+from directory.records import StoredUser
+from directory.tables import User
+from directory.units import Units
+from scim.auth import TokenAuthenticator
+from scim.documents import to_document
+from scim.provider import PROVIDER, UserModel
+from scimd.errors import ApiError, api_errors, read_object
+from scimd.signin import client_address
+
+COLUMNS = (
+    "userType",
+    "userName",
+    "name",
+    "email",
+    "mobile",
+    "accessLocked",
+    "lastLogin",
+    "failedTries",
+    "mfaEnabled",
+    "mfaRequired",
+)
+CONTACT = {"userName", "name", "email", "mobile", "active"}
+BULK_ACTIONS = ("lock", "unlock", "delete", "approve", "reject")
+MAX_BULK = 1000
+
+
+def _primary(values: Any, kind: str | None = None) -> str | None:
+    """The primary (else first) value of a multi-valued attribute, of ``kind`` if given."""
+    if not isinstance(values, list):
+        return None
+    chosen = [v for v in values if isinstance(v, dict) and (kind is None or v.get("type") == kind)]
+    for value in chosen:
+        if value.get("primary"):
+            return value.get("value")
+    return chosen[0].get("value") if chosen else None
+
+
+def user_view(stored: StoredUser, account: accounts.Account) -> dict[str, Any]:
+    document = stored.document
+    name = document.get("displayName") or (document.get("name") or {}).get("formatted")
+    return {
+        "id": stored.id,
+        "userName": document.get("userName"),
+        "name": name,
+        "email": _primary(document.get("emails")),
+        "mobile": _primary(document.get("phoneNumbers"), "mobile"),
+        "active": document.get("active"),
+        "version": stored.version,
+        "created": stored.created.isoformat().replace("+00:00", "Z"),
+        "lastModified": stored.last_modified.isoformat().replace("+00:00", "Z"),
+        **account.to_json(),
+    }
+
+
+def _document(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """The SCIM document after contact-field changes, validated as a SCIM write is."""
+    document = {key: value for key, value in current.items()}
+    if "userName" in changes:
+        document["userName"] = changes["userName"]
+    if "name" in changes:
+        document["displayName"] = changes["name"]
+        if changes["name"] is None:
+            document.pop("displayName")
+    if "active" in changes:
+        if not isinstance(changes["active"], bool):
+            raise InvalidValue("active must be true or false")
+        document["active"] = changes["active"]
+    if "email" in changes:
+        others = [e for e in document.get("emails") or [] if not e.get("primary")]
+        email = changes["email"]
+        document["emails"] = (
+            [{"value": email, "type": "work", "primary": True}] if email else []
+        ) + [e for e in others if e.get("value") != email]
+    if "mobile" in changes:
+        phones = [p for p in document.get("phoneNumbers") or [] if p.get("type") != "mobile"]
+        if changes["mobile"]:
+            phones.insert(0, {"value": changes["mobile"], "type": "mobile"})
+        document["phoneNumbers"] = phones
+    document.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
+    with PROVIDER:
+        resource = UserModel.model_validate(document, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    return to_document(resource)
+
+
+def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    contact = {key: value for key, value in body.items() if key in CONTACT}
+    account = {key: value for key, value in body.items() if key in accounts.EDITABLE}
+    unknown = sorted(set(body) - CONTACT - set(accounts.EDITABLE))
+    if unknown:
+        raise InvalidValue(f"{unknown[0]!r} is not a field of a user")
+    return contact, account
+
+
+def _flag(value: str | None, name: str) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise InvalidValue(f"{name} is true or false")
+
+
+def _integer(value: str | None, name: str, default: int) -> int:
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidValue(f"{name} must be a whole number") from None
+
+
+class UserAdmin:
+    def __init__(self, units: Units, authenticator: TokenAuthenticator) -> None:
+        self.units = units
+        self.authenticator = authenticator
+
+    async def _actor(self, request: Request) -> tuple[int, Actor]:
+        principal = await self.authenticator.principal(request, scope="admin")
+        actor = Actor("admin-token", str(principal.token_id), client_address(request))
+        return principal.tenant_id, actor
+
+    @staticmethod
+    def _views(conn: Connection, tenant_id: int, ids: list[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        _, found = users.query_users(
+            conn, tenant_id, PageRequest(where=User.id.in_(ids), limit=len(ids))
+        )
+        by_id = {user.id: user for user in found}
+        states = accounts.accounts_of(conn, tenant_id, ids)
+        return [user_view(by_id[i], states[i]) for i in ids if i in by_id]
+
+    @classmethod
+    def _view(cls, conn: Connection, tenant_id: int, user_id: str) -> dict[str, Any]:
+        views = cls._views(conn, tenant_id, [user_id])
+        if not views:
+            raise NotFound(f"User {user_id} not found")
+        return views[0]
+
+    # --- the grid and one user -----------------------------------------------------------
+
+    async def list_users(self, request: Request) -> Response:
+        tenant_id, _ = await self._actor(request)
+        params = request.query_params
+        columns = [c for c in (params.get("columns") or "").split(",") if c]
+        unknown = sorted(set(columns) - set(COLUMNS))
+        if unknown:
+            raise InvalidValue(f"unknown column {unknown[0]!r}; known: {', '.join(COLUMNS)}")
+        flags = {
+            name: wanted
+            for name in grid.FLAGS
+            if (wanted := _flag(params.get(name), name)) is not None
+        }
+        sort = params.get("sort") or "userName"
+        descending = sort.startswith("-")
+        start = _integer(params.get("startIndex"), "startIndex", 1)
+        query = grid.GridQuery(
+            search=params.get("search") or None,
+            flags=flags,
+            licence=params.get("licence") or None,
+            user_type=params.get("userType") or None,
+            sort=sort.lstrip("-"),
+            descending=descending,
+            offset=max(start, 1) - 1,
+            limit=_integer(params.get("count"), "count", 50),
+        )
+
+        def work(conn: Connection) -> dict[str, Any]:
+            page = grid.query(conn, tenant_id, query)
+            views = self._views(conn, tenant_id, page.user_ids)
+            if columns:
+                views = [{"id": v["id"], **{c: v[c] for c in columns}} for v in views]
+            return {"totalResults": page.total, "startIndex": query.offset + 1, "users": views}
+
+        return JSONResponse(await self.units.read(work))
+
+    async def create_user(self, request: Request) -> Response:
+        tenant_id, actor = await self._actor(request)
+        contact, account = _split(await read_object(request))
+        if not contact.get("userName"):
+            raise InvalidValue("userName is required")
+        document = _document({}, contact)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            stored = users.create_user(conn, tenant_id, document)
+            audit.record(conn, tenant_id, actor, "user.create", f"user:{stored.id}", detail=contact)
+            if account:
+                accounts.update_fields(conn, tenant_id, stored.id, actor, account)
+            return self._view(conn, tenant_id, stored.id)
+
+        return JSONResponse(await self.units.write(work), status_code=201)
+
+    async def get_user(self, request: Request) -> Response:
+        tenant_id, _ = await self._actor(request)
+        user_id = request.path_params["id"]
+        return JSONResponse(
+            await self.units.read(lambda conn: self._view(conn, tenant_id, user_id))
+        )
+
+    async def patch_user(self, request: Request) -> Response:
+        tenant_id, actor = await self._actor(request)
+        user_id = request.path_params["id"]
+        contact, account = _split(await read_object(request))
+
+        def work(conn: Connection) -> dict[str, Any]:
+            if contact:
+                current = users.get_user(conn, tenant_id, user_id, for_update=True)
+                document = _document(current.document, contact)
+                users.replace_user(conn, tenant_id, user_id, document, current=current)
+                audit.record(
+                    conn, tenant_id, actor, "user.update", f"user:{user_id}", detail=contact
+                )
+            if account:
+                accounts.update_fields(conn, tenant_id, user_id, actor, account)
+            return self._view(conn, tenant_id, user_id)
+
+        return JSONResponse(await self.units.write(work))
+
+    async def delete_user(self, request: Request) -> Response:
+        tenant_id, actor = await self._actor(request)
+        user_id = request.path_params["id"]
+        if request.query_params.get("confirm") != "true":
+            raise ApiError(400, "confirmation_required", "Deleting a user needs ?confirm=true")
+        await self.units.write(lambda conn: _delete(conn, tenant_id, user_id, actor))
+        return Response(status_code=204)
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _action(
+        self, action: str, body: dict[str, Any], actor: Actor
+    ) -> Callable[[Connection, int, str], Any]:
+        simple: dict[str, Callable[[Connection, int, str, Actor], Any]] = {
+            "allow-login": accounts.allow_login,
+            "lock": lambda c, t, u, a: accounts.lock(c, t, u, a, body.get("reason")),
+            "unlock": accounts.unlock,
+            "reset-tries": accounts.reset_tries,
+            "mfa-remove": accounts.mfa_remove,
+            "mfa-do-not-enforce": accounts.mfa_do_not_enforce,
+            "approve": accounts.approve,
+            "reject": accounts.reject,
+            "block-login": lambda c, t, u, a: accounts.block_login(c, t, u, a, body.get("reason")),
+            "set-password": lambda c, t, u, a: accounts.set_password(
+                c, t, u, a, body.get("password"), force_change=body.get("forceChange") is True
+            ),
+            "delete-trusted-devices": lambda c, t, u, a: accounts.delete_credentials(
+                c, t, u, a, "trusted_device"
+            ),
+            "delete": _delete,
+        }
+        handler = simple.get(action)
+        if handler is None:
+            raise ApiError(404, "unknown_action", f"No action {action!r}")
+        return lambda conn, tenant_id, user_id: handler(conn, tenant_id, user_id, actor)
+
+    async def act(self, request: Request) -> Response:
+        tenant_id, actor = await self._actor(request)
+        user_id, action = request.path_params["id"], request.path_params["action"]
+        if action == "delete":
+            raise ApiError(404, "unknown_action", "Delete with DELETE /admin/v1/users/{id}")
+        run = self._action(action, await read_object(request), actor)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            run(conn, tenant_id, user_id)
+            return self._view(conn, tenant_id, user_id)
+
+        return JSONResponse(await self.units.write(work))
+
+    async def bulk(self, request: Request) -> Response:
+        """A bulk action over a selection: all or nothing, with a result per user."""
+        tenant_id, actor = await self._actor(request)
+        action = request.path_params["action"]
+        if action not in BULK_ACTIONS:
+            raise ApiError(404, "unknown_action", f"No bulk action {action!r}")
+        body = await read_object(request)
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise InvalidValue("ids must be a non-empty list of user ids")
+        if len(ids) > MAX_BULK:
+            raise InvalidValue(f"at most {MAX_BULK} users at once")
+        if action == "delete" and body.get("confirm") is not True:
+            raise ApiError(400, "confirmation_required", 'Deleting users needs "confirm": true')
+        run = self._action(action, body, actor)
+
+        def work(conn: Connection) -> list[dict[str, Any]]:
+            results: list[dict[str, Any]] = []
+            for user_id in dict.fromkeys(ids):
+                try:
+                    with conn.begin_nested():
+                        run(conn, tenant_id, user_id)
+                    results.append({"id": user_id, "status": "ok"})
+                except (InvalidValue, NotFound) as exc:
+                    results.append(
+                        {"id": user_id, "status": "failed", "error": exc.code, "detail": exc.detail}
+                    )
+            if any(result["status"] != "ok" for result in results):
+                raise BulkFailed(results)
+            return results
+
+        try:
+            results = await self.units.write(work)
+        except BulkFailed as failed:
+            return JSONResponse(
+                {
+                    "error": "bulk_failed",
+                    "detail": "Nothing was changed: some users could not take the action",
+                    "results": failed.results,
+                },
+                status_code=409,
+            )
+        return JSONResponse({"action": action, "results": results})
+
+    async def approvals(self, request: Request) -> Response:
+        tenant_id, _ = await self._actor(request)
+
+        def work(conn: Connection) -> dict[str, Any]:
+            ids = accounts.pending(conn, tenant_id)
+            return {"totalResults": len(ids), "users": self._views(conn, tenant_id, ids)}
+
+        return JSONResponse(await self.units.read(work))
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/users", api_errors(self.list_users), methods=["GET"]),
+            Route("/users", api_errors(self.create_user), methods=["POST"]),
+            Route("/users/bulk/{action}", api_errors(self.bulk), methods=["POST"]),
+            Route("/users/{id}", api_errors(self.get_user), methods=["GET"]),
+            Route("/users/{id}", api_errors(self.patch_user), methods=["PATCH"]),
+            Route("/users/{id}", api_errors(self.delete_user), methods=["DELETE"]),
+            Route("/users/{id}/actions/{action}", api_errors(self.act), methods=["POST"]),
+            Route("/approvals", api_errors(self.approvals), methods=["GET"]),
+        ]
+
+
+class BulkFailed(Exception):
+    def __init__(self, results: list[dict[str, Any]]) -> None:
+        super().__init__("bulk action failed")
+        self.results = results
+
+
+def _delete(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
+    users.delete_user(conn, tenant_id, user_id)
+    audit.record(conn, tenant_id, actor, "user.delete", f"user:{user_id}")

@@ -1,0 +1,110 @@
+"""Errors of scimd's own JSON APIs (``/admin/v1``, ``/auth``): the one place they become responses.
+
+Their shape is ``{"error": code, "detail": text}`` with a fitting status.
+Directory errors carry their ``code``; authentication errors come from the
+SCIM token authenticator (shared by both APIs) and are answered in this shape.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from scim2_models import SCIMException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from directory import errors as directory_errors
+
+log = logging.getLogger("scimd.api")
+
+_STATUS: dict[type[directory_errors.DirectoryError], int] = {
+    directory_errors.NotFound: 404,
+    directory_errors.Conflict: 409,
+    directory_errors.VersionMismatch: 412,
+    directory_errors.InvalidValue: 400,
+    directory_errors.Unavailable: 503,
+    directory_errors.InvalidCredentials: 401,
+    directory_errors.AccountLocked: 403,
+    directory_errors.LoginNotAllowed: 403,
+    directory_errors.Throttled: 429,
+}
+# What a refused sign-in may tell the client: the code, never the account's state.
+_SIGN_IN_DETAIL = {
+    "invalid_credentials": "The login or the credentials are not valid",
+    "account_locked": "The account is locked; ask an administrator",
+    "login_not_allowed": "This account may not sign in now; ask an administrator",
+    "throttled": "Too many failed attempts; try again later",
+}
+
+
+class ApiError(Exception):
+    """An error found by the API layer itself (a malformed request, an unknown route)."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+
+
+def error_response(exc: Exception) -> JSONResponse:
+    headers: dict[str, str] = {}
+    if isinstance(exc, ApiError):
+        status, code, detail = exc.status, exc.code, exc.detail
+    elif isinstance(exc, directory_errors.SignInRefused):
+        status, code = _STATUS.get(type(exc), 401), exc.code
+        detail = _SIGN_IN_DETAIL.get(code, "Sign-in refused")
+        if exc.retry_after:
+            headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, directory_errors.DirectoryError):
+        status, code, detail = _STATUS.get(type(exc), 400), exc.code, exc.detail
+        if status == 503:
+            headers["Retry-After"] = "1"
+    elif isinstance(exc, ValidationError):  # a document scim2-models refused
+        first = exc.errors()[0] if exc.errors() else {"msg": str(exc), "loc": ()}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        status, code = 400, "invalid_value"
+        detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+    elif isinstance(exc, SCIMException):  # the bearer-token check
+        status = exc.status
+        code = {401: "unauthorized", 403: "forbidden"}.get(status, "error")
+        detail = exc.detail or code
+        if status == 401:
+            headers["WWW-Authenticate"] = 'Bearer realm="scimd"'
+    else:
+        log.error("unexpected error while serving an API request", exc_info=exc)
+        status, code, detail = 500, "internal_error", "Internal server error"
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
+
+
+def api_errors(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """Answer anything a handler raises in the API's error shape."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Exception as exc:  # noqa: BLE001 - the one place errors become responses
+            return error_response(exc)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
+
+
+async def read_object(request: Request, limit: int = 1024 * 1024) -> dict[str, Any]:
+    """The request body as a JSON object; 400 otherwise, 413 past ``limit`` bytes."""
+    body = await request.body()
+    if len(body) > limit:
+        raise ApiError(413, "too_large", f"The body exceeds {limit} bytes")
+    if not body:
+        return {}
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "invalid_json", "The body is not valid JSON") from None
+    if not isinstance(value, dict):
+        raise ApiError(400, "invalid_json", "The body must be a JSON object")
+    return value

@@ -1,0 +1,104 @@
+"""``/auth``: password sign-in over HTTP (the steps live in ``directory.signin``).
+
+``POST /auth/login`` ``{"login", "password", "trustedDevice"?, "tenant"?}``, then as
+answered ``POST /auth/mfa`` ``{"challenge", "code", "trustDevice"?}`` or
+``POST /auth/password`` ``{"challenge", "newPassword"}``. Each step runs in one
+unit of work; a refusal's bookkeeping (failed tries, audit) commits before the
+refusal is answered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from directory import signin, tenants
+from directory.errors import NotFound
+from directory.signin import Outcome, PendingFailure
+from directory.units import Units
+from scimd.errors import api_errors, read_object
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+class SignIn:
+    def __init__(self, units: Units) -> None:
+        self.units = units
+
+    async def _step(self, work: Callable[[Connection], Outcome]) -> Response:
+        def unit(conn: Connection) -> Outcome | PendingFailure:
+            try:
+                return work(conn)
+            except PendingFailure as failure:
+                return failure  # committed with its failed-try count and audit event
+
+        outcome = await self.units.write(unit)
+        if isinstance(outcome, PendingFailure):
+            raise outcome.refusal
+        return JSONResponse(outcome.to_json())
+
+    async def login(self, request: Request) -> Response:
+        body = await read_object(request)
+        client = client_address(request)
+        tenant_id = await self._tenant(body.get("tenant"))
+        return await self._step(
+            lambda conn: signin.begin(
+                conn,
+                body.get("login"),
+                body.get("password"),
+                client=client,
+                trusted_device=body.get("trustedDevice"),
+                tenant_id=tenant_id,
+            )
+        )
+
+    async def _tenant(self, name: Any) -> int | None:
+        """An optional tenant name narrowing the login (needed only where logins are shared)."""
+        if name is None:
+            return None
+        if not isinstance(name, str):
+            return -1  # matches no account: refused as any unknown login
+
+        def find(conn: Connection) -> int:
+            try:
+                return tenants.get_tenant(conn, name).id
+            except NotFound:
+                return -1
+
+        return await self.units.read(find)
+
+    async def mfa(self, request: Request) -> Response:
+        body = await read_object(request)
+        client = client_address(request)
+        return await self._step(
+            lambda conn: signin.verify_mfa(
+                conn,
+                body.get("challenge"),
+                body.get("code"),
+                trust_device=body.get("trustDevice") is True,
+                client=client,
+            )
+        )
+
+    async def password(self, request: Request) -> Response:
+        body = await read_object(request)
+        client = client_address(request)
+        return await self._step(
+            lambda conn: signin.change_password(
+                conn, body.get("challenge"), body.get("newPassword"), client=client
+            )
+        )
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/login", api_errors(self.login), methods=["POST"]),
+            Route("/mfa", api_errors(self.mfa), methods=["POST"]),
+            Route("/password", api_errors(self.password), methods=["POST"]),
+        ]
