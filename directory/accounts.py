@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from directory import audit, environment, passwords, tables
+from directory import audit, catalog, environment, passwords, tables
 from directory.audit import Actor
 from directory.clock import as_utc, utcnow
 from directory.errors import InvalidValue, NotFound
@@ -399,6 +399,17 @@ def update_fields(
     if not values:
         return
     current = get_account(conn, tenant_id, user_id)
+    for column, kind in (("access_licence", "licence"), ("user_type", "user_type")):
+        if values.get(column) is not None:
+            catalog.require(conn, tenant_id, kind, [values[column]])
+    if "access_licence" in values or "user_type" in values:
+        catalog.check_account(
+            conn,
+            tenant_id,
+            user_id,
+            licence=values.get("access_licence", current.access_licence),
+            user_type=values.get("user_type", current.user_type),
+        )
     start = values.get("login_allowed_from", current.login_allowed_from)
     end = values.get("login_allowed_to", current.login_allowed_to)
     if start is not None and end is not None and end < start:

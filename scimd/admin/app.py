@@ -16,6 +16,7 @@ from directory import audit, environment
 from directory.errors import InvalidValue
 from directory.units import Units
 from scim.auth import TokenAuthenticator
+from scimd.admin.catalog import CatalogAdmin
 from scimd.admin.openapi import OPENAPI
 from scimd.admin.users import UserAdmin
 from scimd.errors import ApiError, api_errors, error_response, read_object
@@ -114,6 +115,7 @@ def create_admin_app(units: Units, authenticator: TokenAuthenticator) -> Starlet
     routes = [
         Route("/openapi.json", _openapi, methods=["GET"]),
         *users.routes(),
+        *CatalogAdmin(units, users).routes(),
         Route("/settings", api_errors(settings.get), methods=["GET"]),
         Route("/settings", api_errors(settings.put), methods=["PUT"]),
         Route("/audit", api_errors(audit_log.list), methods=["GET"]),

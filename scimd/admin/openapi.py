@@ -45,6 +45,15 @@ _USER = {
         "created": {"type": "string", "format": "date-time", "readOnly": True},
         "lastModified": {"type": "string", "format": "date-time", "readOnly": True},
         **_ACCOUNT_FIELDS,
+        **{
+            field: {"type": "array", "items": {"type": "string"}, "description": description}
+            for field, description in (
+                ("roles", "role codes granted directly"),
+                ("roleGroups", "role group codes (each grants its roles)"),
+                ("userGroups", "user group codes"),
+                ("dacGroups", "data-access-control group codes"),
+            )
+        },
     },
 }
 ACTIONS = [
@@ -59,6 +68,7 @@ ACTIONS = [
     "delete-trusted-devices",
     "approve",
     "reject",
+    "copy-access",
 ]
 
 
@@ -81,6 +91,49 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _USER_REF = {"$ref": "#/components/schemas/User"}
+_CATALOG = {
+    "roles": "role (rules: licences, userTypes allowed to hold it; none named: any)",
+    "role-groups": "role group (rules: roles it grants)",
+    "licences": "licence",
+    "user-types": "user type",
+    "user-groups": "user group",
+    "dac-groups": "data-access-control group",
+}
+_ENTRY = {
+    "type": "object",
+    "required": ["code"],
+    "properties": {
+        "code": {"type": "string"},
+        "name": {"type": "string"},
+        "licences": {"type": "array", "items": {"type": "string"}},
+        "userTypes": {"type": "array", "items": {"type": "string"}},
+        "roles": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+def _catalog_paths(path: str, what: str) -> dict[str, Any]:
+    code = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    return {
+        f"/{path}": {
+            "get": {"summary": f"Every {what}", "responses": _responses("entries")},
+            "post": {
+                "summary": f"Create or replace a {what}",
+                "requestBody": _body(_ENTRY),
+                "responses": _responses("the entry", _ENTRY, "201"),
+            },
+        },
+        f"/{path}/{{code}}": {
+            "parameters": [code],
+            "get": {"summary": f"One {what}", "responses": _responses("the entry", _ENTRY)},
+            "delete": {
+                "summary": f"Delete a {what} nobody holds",
+                "responses": _responses("deleted", None, "204"),
+            },
+        },
+    }
+
+
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _FLAG = {"type": "boolean"}
 
@@ -175,7 +228,7 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Run an account action",
                 "description": "block-login takes {reason}; lock an optional {reason}; "
-                "set-password takes {password, forceChange}",
+                "set-password takes {password, forceChange}; copy-access takes {fromUserId}",
                 "requestBody": {
                     "content": {
                         "application/json": {
@@ -185,6 +238,7 @@ OPENAPI: dict[str, Any] = {
                                     "reason": {"type": "string"},
                                     "password": {"type": "string", "writeOnly": True},
                                     "forceChange": {"type": "boolean"},
+                                    "fromUserId": {"type": "string"},
                                 },
                             }
                         }
@@ -219,6 +273,11 @@ OPENAPI: dict[str, Any] = {
                     "409": {"description": "nothing changed; results say which users failed"},
                 },
             },
+        },
+        **{
+            path: item
+            for kind, plural in _CATALOG.items()
+            for path, item in _catalog_paths(kind, plural).items()
         },
         "/approvals": {
             "get": {"summary": "Accounts waiting for approval", "responses": _responses("users")}

@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from directory import accounts, audit, grid, users
+from directory import accounts, audit, catalog, grid, users
 from directory.audit import Actor
 from directory.errors import InvalidValue, NotFound
 from directory.paging import PageRequest
@@ -58,7 +58,17 @@ def _primary(values: Any, kind: str | None = None) -> str | None:
     return chosen[0].get("value") if chosen else None
 
 
-def user_view(stored: StoredUser, account: accounts.Account) -> dict[str, Any]:
+GRANT_FIELDS = {
+    "roles": "role",
+    "roleGroups": "role_group",
+    "userGroups": "user_group",
+    "dacGroups": "dac_group",
+}
+
+
+def user_view(
+    stored: StoredUser, account: accounts.Account, grants: dict[str, list[str]]
+) -> dict[str, Any]:
     document = stored.document
     name = document.get("displayName") or (document.get("name") or {}).get("formatted")
     return {
@@ -72,6 +82,7 @@ def user_view(stored: StoredUser, account: accounts.Account) -> dict[str, Any]:
         "created": stored.created.isoformat().replace("+00:00", "Z"),
         "lastModified": stored.last_modified.isoformat().replace("+00:00", "Z"),
         **account.to_json(),
+        **{field: grants[kind] for field, kind in GRANT_FIELDS.items()},
     }
 
 
@@ -105,13 +116,38 @@ def _document(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
     return to_document(resource)
 
 
-def _split(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _split(
+    body: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A body's contact fields, account fields and grants."""
     contact = {key: value for key, value in body.items() if key in CONTACT}
     account = {key: value for key, value in body.items() if key in accounts.EDITABLE}
-    unknown = sorted(set(body) - CONTACT - set(accounts.EDITABLE))
+    grants = {GRANT_FIELDS[key]: value for key, value in body.items() if key in GRANT_FIELDS}
+    unknown = sorted(set(body) - CONTACT - set(accounts.EDITABLE) - set(GRANT_FIELDS))
     if unknown:
         raise InvalidValue(f"{unknown[0]!r} is not a field of a user")
-    return contact, account
+    return contact, account, grants
+
+
+def _apply(
+    conn: Connection,
+    tenant_id: int,
+    user_id: str,
+    actor: Actor,
+    account: dict[str, Any],
+    grants: dict[str, Any],
+) -> None:
+    """Account fields first (a licence may allow the roles granted next), then grants."""
+    if account:
+        accounts.update_fields(conn, tenant_id, user_id, actor, account)
+    for kind, codes in grants.items():
+        catalog.set_grants(conn, tenant_id, user_id, kind, codes, actor)
+
+
+def _code(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise InvalidValue("fromUserId must be a user id")
+    return value
 
 
 def _flag(value: str | None, name: str) -> bool | None:
@@ -152,7 +188,8 @@ class UserAdmin:
         )
         by_id = {user.id: user for user in found}
         states = accounts.accounts_of(conn, tenant_id, ids)
-        return [user_view(by_id[i], states[i]) for i in ids if i in by_id]
+        held = catalog.grants_of(conn, tenant_id, ids)
+        return [user_view(by_id[i], states[i], held[i]) for i in ids if i in by_id]
 
     @classmethod
     def _view(cls, conn: Connection, tenant_id: int, user_id: str) -> dict[str, Any]:
@@ -200,7 +237,7 @@ class UserAdmin:
 
     async def create_user(self, request: Request) -> Response:
         tenant_id, actor = await self._actor(request)
-        contact, account = _split(await read_object(request))
+        contact, account, grants = _split(await read_object(request))
         if not contact.get("userName"):
             raise InvalidValue("userName is required")
         document = _document({}, contact)
@@ -208,8 +245,7 @@ class UserAdmin:
         def work(conn: Connection) -> dict[str, Any]:
             stored = users.create_user(conn, tenant_id, document)
             audit.record(conn, tenant_id, actor, "user.create", f"user:{stored.id}", detail=contact)
-            if account:
-                accounts.update_fields(conn, tenant_id, stored.id, actor, account)
+            _apply(conn, tenant_id, stored.id, actor, account, grants)
             return self._view(conn, tenant_id, stored.id)
 
         return JSONResponse(await self.units.write(work), status_code=201)
@@ -224,7 +260,7 @@ class UserAdmin:
     async def patch_user(self, request: Request) -> Response:
         tenant_id, actor = await self._actor(request)
         user_id = request.path_params["id"]
-        contact, account = _split(await read_object(request))
+        contact, account, grants = _split(await read_object(request))
 
         def work(conn: Connection) -> dict[str, Any]:
             if contact:
@@ -234,8 +270,7 @@ class UserAdmin:
                 audit.record(
                     conn, tenant_id, actor, "user.update", f"user:{user_id}", detail=contact
                 )
-            if account:
-                accounts.update_fields(conn, tenant_id, user_id, actor, account)
+            _apply(conn, tenant_id, user_id, actor, account, grants)
             return self._view(conn, tenant_id, user_id)
 
         return JSONResponse(await self.units.write(work))
@@ -268,6 +303,9 @@ class UserAdmin:
             ),
             "delete-trusted-devices": lambda c, t, u, a: accounts.delete_credentials(
                 c, t, u, a, "trusted_device"
+            ),
+            "copy-access": lambda c, t, u, a: catalog.copy_access(
+                c, t, u, _code(body.get("fromUserId")), a
             ),
             "delete": _delete,
         }

@@ -34,6 +34,8 @@ def test_admin_tokens_and_scim_tokens_do_not_open_each_others_api(app, engine, t
 
 
 def test_create_read_edit_and_delete_a_user(admin, scim):
+    for path, code in (("/user-types", "staff"), ("/licences", "pro")):
+        assert admin.post(path, json={"code": code}).status_code == 201
     user = new_user(
         admin, name="Ann Lee", email="ann@corp.example", mobile="+44 7700 900123", userType="staff"
     )
