@@ -9,12 +9,12 @@ caller's transaction and appends its audit event there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from directory import audit, catalog, environment, passwords, tables
+from directory import audit, catalog, credentials, environment, passwords, tables
 from directory.audit import Actor
 from directory.clock import as_utc, utcnow
 from directory.errors import InvalidValue, NotFound
@@ -427,3 +427,24 @@ def update_fields(
 
 def _jsonable(value: Any) -> Any:
     return _iso(value) if isinstance(value, datetime) else value
+
+
+RESET_LINK_MINUTES = 60
+
+
+def reset_link(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> str:
+    """A one-time password-reset secret for the user (an hour), earlier ones revoked."""
+    _user_exists(conn, tenant_id, user_id)
+    credential = tables.Credential
+    conn.execute(
+        delete(credential).where(
+            credential.tenant_id == tenant_id,
+            credential.user_id == user_id,
+            credential.kind == "reset",
+        )
+    )
+    secret, _ = credentials.new(
+        conn, tenant_id, user_id, "reset", timedelta(minutes=RESET_LINK_MINUTES), actor.client
+    )
+    audit.record(conn, tenant_id, actor, "account.reset_link", f"user:{user_id}")
+    return secret

@@ -15,8 +15,6 @@ revealed to someone without its password.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,7 +22,7 @@ from typing import Any
 import pyotp
 from sqlalchemy import Connection, delete, insert, select, update
 
-from directory import accounts, audit, environment, passwords, tables
+from directory import accounts, audit, credentials, environment, passwords, tables
 from directory.audit import Actor
 from directory.clock import as_utc, utcnow
 from directory.errors import (
@@ -79,52 +77,6 @@ class Outcome:
         if self.enrolment:
             body["enrolment"] = self.enrolment
         return body
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _new_credential(
-    conn: Connection,
-    tenant_id: int,
-    user_id: str,
-    kind: str,
-    lifetime: timedelta,
-    client: str | None,
-    detail: dict[str, Any] | None = None,
-) -> tuple[str, datetime]:
-    secret = secrets.token_urlsafe(32)
-    now = utcnow()
-    expires = now + lifetime
-    conn.execute(
-        insert(tables.Credential).values(
-            token_hash=_digest(secret),
-            tenant_id=tenant_id,
-            user_id=user_id,
-            kind=kind,
-            created=now,
-            expires=expires,
-            last_used=None,
-            client=client,
-            detail=detail or {},
-        )
-    )
-    return secret, expires
-
-
-def _credential(conn: Connection, secret: Any, kind: str) -> Any:
-    """The live credential of ``kind`` a secret stands for, or None."""
-    if not isinstance(secret, str) or not secret or len(secret) > 200:
-        return None
-    row = conn.execute(
-        select(tables.Credential.__table__).where(
-            tables.Credential.token_hash == _digest(secret), tables.Credential.kind == kind
-        )
-    ).first()
-    if row is None or (row.expires is not None and as_utc(row.expires) <= utcnow()):
-        return None
-    return row
 
 
 # --- throttling ----------------------------------------------------------------------------
@@ -329,7 +281,7 @@ def _check_access(
 
 
 def _trusted(conn: Connection, tenant_id: int, user_id: str, secret: Any) -> bool:
-    row = _credential(conn, secret, "trusted_device")
+    row = credentials.live(conn, secret, "trusted_device")
     return row is not None and row.tenant_id == tenant_id and row.user_id == user_id
 
 
@@ -354,7 +306,7 @@ def _next(
             "secret": secret,
             "uri": pyotp.TOTP(secret).provisioning_uri(name=user.user_name, issuer_name="scimd"),
         }
-    challenge, _ = _new_credential(
+    challenge, _ = credentials.new(
         conn,
         tenant_id,
         user_id,
@@ -371,7 +323,7 @@ def _open_session(
     conn: Connection, tenant_id: int, user_id: str, actor: Actor, carried: dict[str, Any]
 ) -> Outcome:
     env = environment.get(conn, tenant_id)
-    session, expires = _new_credential(
+    session, expires = credentials.new(
         conn, tenant_id, user_id, "session", timedelta(hours=env.session_hours), actor.client
     )
     accounts._set(conn, tenant_id, user_id, last_login=utcnow(), failed_tries=0)
@@ -382,7 +334,7 @@ def _open_session(
 
 
 def _take_challenge(conn: Connection, challenge: Any, step: str, client: str | None) -> Any:
-    row = _credential(conn, challenge, "challenge")
+    row = credentials.live(conn, challenge, "challenge")
     if row is None or not row.detail.get("steps") or row.detail["steps"][0] != step:
         raise InvalidCredentials("unknown, used or expired challenge")
     # One use: the next step gets a new challenge.
@@ -399,7 +351,7 @@ def verify_mfa(
     client: str | None = None,
 ) -> Outcome:
     """The second factor: a TOTP code for the challenge of an ``mfa`` or ``mfa_enrolment`` step."""
-    row = _credential(conn, challenge, "challenge")
+    row = credentials.live(conn, challenge, "challenge")
     step = row.detail["steps"][0] if row is not None and row.detail.get("steps") else None
     if step not in (MFA, MFA_ENROLMENT):
         raise InvalidCredentials("unknown, used or expired challenge")
@@ -432,7 +384,7 @@ def verify_mfa(
     if trust_device:
         env = environment.get(conn, tenant_id)
         if env.trusted_device_days > 0:
-            device, _ = _new_credential(
+            device, _ = credentials.new(
                 conn,
                 tenant_id,
                 user_id,
@@ -459,7 +411,7 @@ def change_password(
 
 def session_user(conn: Connection, session: Any) -> tuple[int, str] | None:
     """The (tenant, user) of a live session token."""
-    row = _credential(conn, session, "session")
+    row = credentials.live(conn, session, "session")
     return None if row is None else (row.tenant_id, row.user_id)
 
 
@@ -473,3 +425,17 @@ class PendingFailure(Exception):
     def __init__(self, refusal: SignInRefused) -> None:
         super().__init__(refusal.detail)
         self.refusal = refusal
+
+
+def reset_password(
+    conn: Connection, token: Any, new_password: Any, *, client: str | None = None
+) -> tuple[int, str]:
+    """Set the password a reset link was mailed for; the link works once."""
+    row = credentials.live(conn, token, "reset")
+    if row is None:
+        raise InvalidCredentials("unknown, used or expired reset link")
+    tenant_id, user_id = row.tenant_id, row.user_id
+    actor = Actor("user", user_id, client)
+    accounts.set_password(conn, tenant_id, user_id, actor, new_password, by_owner=True)
+    conn.execute(delete(tables.Credential).where(tables.Credential.token_hash == row.token_hash))
+    return tenant_id, user_id

@@ -20,6 +20,7 @@ from directory.units import Units
 from scim.app import create_scim_app
 from scim.auth import TokenAuthenticator
 from scimd.admin.app import create_admin_app
+from scimd.mail import Mailer
 from scimd.observability import Metrics, RequestObserver, configure_logging
 from scimd.settings import Settings
 from scimd.signin import SignIn
@@ -37,6 +38,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings.database_url, pool_size=settings.pool_size, pre_ping=settings.database_pre_ping
     )
     units = Units(engine)
+    mailer = Mailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.smtp_from,
+        starttls=settings.smtp_starttls,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+    )
     authenticator = TokenAuthenticator(units, ttl=settings.token_cache_seconds)
 
     async def healthz(request: Request) -> Response:
@@ -65,7 +74,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                 "/scim/v2",
                 app=create_scim_app(units, authenticator, strict=settings.scim_strict),
             ),
-            Mount("/admin/v1", app=create_admin_app(units, authenticator)),
+            Mount(
+                "/admin/v1",
+                app=create_admin_app(units, authenticator, mailer, settings.public_url),
+            ),
             Mount("/auth", routes=SignIn(units).routes()),
         ],
         lifespan=lifespan,

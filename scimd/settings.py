@@ -33,3 +33,15 @@ class Settings(BaseSettings):
 
     scim_strict: bool = False
     """Refuse unknown attributes and schema URNs instead of ignoring them (IdPs send some)."""
+
+    smtp_host: str | None = None
+    """SMTP server for password-reset mail; without one, mailing actions answer 503."""
+
+    smtp_port: int = 25
+    smtp_from: str = "scimd@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Where people reach this server; reset links in mail point here."""

@@ -96,8 +96,20 @@ class SignIn:
             )
         )
 
+    async def reset(self, request: Request) -> Response:
+        """A mailed reset link's token and the new password."""
+        body = await read_object(request)
+        client = client_address(request)
+        await self.units.write(
+            lambda conn: signin.reset_password(
+                conn, body.get("token"), body.get("newPassword"), client=client
+            )
+        )
+        return JSONResponse({"status": "password_reset"})
+
     def routes(self) -> list[Route]:
         return [
+            Route("/reset", api_errors(self.reset), methods=["POST"]),
             Route("/login", api_errors(self.login), methods=["POST"]),
             Route("/mfa", api_errors(self.mfa), methods=["POST"]),
             Route("/password", api_errors(self.password), methods=["POST"]),

@@ -20,6 +20,7 @@ from scimd.admin.catalog import CatalogAdmin
 from scimd.admin.openapi import OPENAPI
 from scimd.admin.users import UserAdmin
 from scimd.errors import ApiError, api_errors, error_response, read_object
+from scimd.mail import Mailer
 
 
 class SettingsAdmin:
@@ -108,8 +109,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return error_response(ApiError(exc.status_code, code, f"{exc.detail}: {request.url.path}"))
 
 
-def create_admin_app(units: Units, authenticator: TokenAuthenticator) -> Starlette:
-    users = UserAdmin(units, authenticator)
+def create_admin_app(
+    units: Units,
+    authenticator: TokenAuthenticator,
+    mailer: Mailer | None = None,
+    public_url: str = "http://127.0.0.1:8000",
+) -> Starlette:
+    users = UserAdmin(units, authenticator, mailer, public_url)
     settings = SettingsAdmin(units, users)
     audit_log = AuditAdmin(units, users)
     routes = [

@@ -69,6 +69,7 @@ ACTIONS = [
     "approve",
     "reject",
     "copy-access",
+    "auto-reset-password",
 ]
 
 
@@ -228,7 +229,8 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "Run an account action",
                 "description": "block-login takes {reason}; lock an optional {reason}; "
-                "set-password takes {password, forceChange}; copy-access takes {fromUserId}",
+                "set-password takes {password, forceChange}; copy-access takes {fromUserId}; "
+                "auto-reset-password takes {mode: mail-password | mail-link}",
                 "requestBody": {
                     "content": {
                         "application/json": {
@@ -239,6 +241,7 @@ OPENAPI: dict[str, Any] = {
                                     "password": {"type": "string", "writeOnly": True},
                                     "forceChange": {"type": "boolean"},
                                     "fromUserId": {"type": "string"},
+                                    "mode": {"enum": ["mail-password", "mail-link"]},
                                 },
                             }
                         }

@@ -13,11 +13,12 @@ from typing import Any
 
 from scim2_models import Context
 from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from directory import accounts, audit, catalog, grid, users
+from directory import accounts, audit, catalog, environment, grid, users
 from directory.audit import Actor
 from directory.errors import InvalidValue, NotFound
 from directory.paging import PageRequest
@@ -28,6 +29,7 @@ from scim.auth import TokenAuthenticator
 from scim.documents import to_document
 from scim.provider import PROVIDER, UserModel
 from scimd.errors import ApiError, api_errors, read_object
+from scimd.mail import Mailer
 from scimd.signin import client_address
 
 COLUMNS = (
@@ -170,9 +172,17 @@ def _integer(value: str | None, name: str, default: int) -> int:
 
 
 class UserAdmin:
-    def __init__(self, units: Units, authenticator: TokenAuthenticator) -> None:
+    def __init__(
+        self,
+        units: Units,
+        authenticator: TokenAuthenticator,
+        mailer: Mailer | None = None,
+        public_url: str = "http://127.0.0.1:8000",
+    ) -> None:
         self.units = units
         self.authenticator = authenticator
+        self.mailer = mailer or Mailer(host=None)
+        self.public_url = public_url.rstrip("/")
 
     async def _actor(self, request: Request) -> tuple[int, Actor]:
         principal = await self.authenticator.principal(request, scope="admin")
@@ -314,9 +324,55 @@ class UserAdmin:
             raise ApiError(404, "unknown_action", f"No action {action!r}")
         return lambda conn, tenant_id, user_id: handler(conn, tenant_id, user_id, actor)
 
+    async def auto_reset_password(
+        self, tenant_id: int, user_id: str, actor: Actor, mode: Any
+    ) -> Response:
+        """Mail the user a generated password (to change at sign-in) or a one-time link."""
+        if mode not in ("mail-password", "mail-link"):
+            raise InvalidValue('mode is "mail-password" or "mail-link"')
+        if not self.mailer.configured:
+            raise ApiError(503, "mail_not_configured", "No SMTP server is configured")
+
+        def work(conn: Connection) -> tuple[dict[str, Any], str, str]:
+            view = self._view(conn, tenant_id, user_id)
+            if not view["email"]:
+                raise InvalidValue("The user has no email address to mail")
+            if mode == "mail-password":
+                password = environment.get(conn, tenant_id).password.generate()
+                accounts.set_password(conn, tenant_id, user_id, actor, password, force_change=True)
+                text = (
+                    f"Your password has been reset.\n\nUser name: {view['userName']}\n"
+                    f"Temporary password: {password}\n\nYou will choose a new one when you "
+                    "sign in.\n"
+                )
+            else:
+                secret = accounts.reset_link(conn, tenant_id, user_id, actor)
+                link = f"{self.public_url}/auth/reset#token={secret}"
+                text = (
+                    f"A password reset was requested for {view['userName']}.\n\n"
+                    f"Choose a new password within {accounts.RESET_LINK_MINUTES} minutes: "
+                    f"{link}\n"
+                )
+            audit.record(
+                conn,
+                tenant_id,
+                actor,
+                "account.auto_reset_password",
+                f"user:{user_id}",
+                detail={"mode": mode},
+            )
+            return self._view(conn, tenant_id, user_id), view["email"], text
+
+        view, address, text = await self.units.write(work)
+        await run_in_threadpool(self.mailer.send, address, "Your password", text)
+        return JSONResponse(view)
+
     async def act(self, request: Request) -> Response:
         tenant_id, actor = await self._actor(request)
         user_id, action = request.path_params["id"], request.path_params["action"]
+        if action == "auto-reset-password":
+            body = await read_object(request)
+            return await self.auto_reset_password(tenant_id, user_id, actor, body.get("mode"))
         if action == "delete":
             raise ApiError(404, "unknown_action", "Delete with DELETE /admin/v1/users/{id}")
         run = self._action(action, await read_object(request), actor)
