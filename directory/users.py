@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -105,9 +105,78 @@ def _user_name_taken(document: dict[str, Any]) -> Conflict:
     return Conflict(f"userName {document.get('userName')!r} is already taken")
 
 
-def create_user(conn: Connection, tenant_id: int, document: dict[str, Any]) -> StoredUser:
-    """Store a new user; raises Conflict when its userName is taken (case-insensitively)."""
+def _login_keys(document: dict[str, Any]) -> set[str]:
+    """The logins a document gives its user: the userName and every email, folded."""
+    keys = {comparison_key(document["userName"])} if document.get("userName") else set()
+    for email in document.get("emails") or []:
+        if isinstance(email, dict) and isinstance(email.get("value"), str):
+            keys.add(comparison_key(email["value"]))
+    return keys
+
+
+_ACTIVE_ELSEWHERE_BY_NAME = (
+    select(tables.User.user_name_key)
+    .where(
+        tables.User.user_name_key.in_(bindparam("keys", expanding=True)),
+        tables.User.tenant_id != bindparam("tenant"),
+        or_(tables.User.active.is_(None), tables.User.active.is_(True)),
+    )
+    .limit(1)
+)
+_ACTIVE_ELSEWHERE_BY_EMAIL = (
+    select(tables.UserEmail.value_key)
+    .join(
+        tables.User,
+        and_(
+            tables.User.tenant_id == tables.UserEmail.tenant_id,
+            tables.User.id == tables.UserEmail.user_id,
+        ),
+    )
+    .where(
+        tables.UserEmail.value_key.in_(bindparam("keys", expanding=True)),
+        tables.UserEmail.tenant_id != bindparam("tenant"),
+        or_(tables.User.active.is_(None), tables.User.active.is_(True)),
+    )
+    .limit(1)
+)
+
+
+def _check_logins(
+    conn: Connection, tenant_id: int, document: dict[str, Any], before: dict[str, Any] | None
+) -> None:
+    """One account per login: refuse a userName or email that an active account of another
+    tenant signs in with. Only logins this write adds are checked, and an inactive user
+    claims nothing (so an IdP can deactivate, then re-create elsewhere)."""
+    if document.get("active") is False:
+        return
+    keys = _login_keys(document)
+    if before is not None and before.get("active") is not False:
+        keys -= _login_keys(before)
+    if not keys:
+        return
+    params = {"keys": sorted(keys), "tenant": tenant_id}
+    taken = (
+        conn.execute(_ACTIVE_ELSEWHERE_BY_NAME, params).scalar()
+        or conn.execute(_ACTIVE_ELSEWHERE_BY_EMAIL, params).scalar()
+    )
+    if taken is not None:
+        raise Conflict(
+            f"{taken!r} is already the login of an active account in another organisation"
+        )
+
+
+def create_user(
+    conn: Connection, tenant_id: int, document: dict[str, Any], *, shared_logins: bool = True
+) -> StoredUser:
+    """Store a new user; raises Conflict when its userName is taken (case-insensitively), or,
+    unless ``shared_logins``, when one of its logins is an active account's in another tenant.
+
+    The directory does not know the installation's policy: the servers pass it
+    (``SCIMD_SHARED_LOGINS``, off by default there).
+    """
     columns = _indexed_columns(document)
+    if not shared_logins:
+        _check_logins(conn, tenant_id, document, None)
     user_id = str(uuid.uuid4())
     now = utcnow()
     row = {
@@ -197,6 +266,7 @@ def replace_user(
     *,
     expected_version: int | None = None,
     current: StoredUser | None = None,
+    shared_logins: bool = True,
 ) -> StoredUser:
     """Replace a user's document; the caller's ``expected_version`` guards lost updates.
 
@@ -209,6 +279,8 @@ def replace_user(
     if document == current.document:
         return current  # nothing changes: version and lastModified stay
     columns = _indexed_columns(document)
+    if not shared_logins:
+        _check_logins(conn, tenant_id, document, current.document)
     now = utcnow()
     values = {
         "tenant": tenant_id,

@@ -45,13 +45,18 @@ class Me:
 
 
 def create_scim_app(
-    units: Units, authenticator: TokenAuthenticator | None = None, *, strict: bool = False
+    units: Units,
+    authenticator: TokenAuthenticator | None = None,
+    *,
+    strict: bool = False,
+    shared_logins: bool = False,
 ) -> Starlette:
-    """SCIM on one store; ``strict`` refuses what the lenient default accepts from IdPs."""
+    """SCIM on one store; ``strict`` refuses what the lenient default accepts from IdPs;
+    ``shared_logins`` lets one login be active in several tenants."""
     authenticator = authenticator or TokenAuthenticator(units)
     provider = STRICT_PROVIDER if strict else PROVIDER
     resources = [
-        UserEndpoints(units, authenticator, provider),
+        UserEndpoints(units, authenticator, provider, shared_logins=shared_logins),
         GroupEndpoints(units, authenticator, provider),
     ]
     root_search = RootSearch(authenticator, resources)

@@ -72,11 +72,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Route("/metrics", metrics.endpoint, methods=["GET"]),
             Mount(
                 "/scim/v2",
-                app=create_scim_app(units, authenticator, strict=settings.scim_strict),
+                app=create_scim_app(
+                    units,
+                    authenticator,
+                    strict=settings.scim_strict,
+                    shared_logins=settings.shared_logins,
+                ),
             ),
             Mount(
                 "/admin/v1",
-                app=create_admin_app(units, authenticator, mailer, settings.public_url),
+                app=create_admin_app(
+                    units, authenticator, mailer, settings.public_url, settings.shared_logins
+                ),
             ),
             Mount("/auth", routes=SignIn(units).routes()),
         ],

@@ -45,3 +45,7 @@ class Settings(BaseSettings):
 
     public_url: str = "http://127.0.0.1:8000"
     """Where people reach this server; reset links in mail point here."""
+
+    shared_logins: bool = False
+    """Let one login (userName or email) be active in several tenants. Off: adding a login an
+    active account of another tenant uses is a 409. On: sign-in may need ``tenant``."""

@@ -96,7 +96,10 @@ def tenant(engine: Engine) -> Tenant:
 
 @pytest.fixture
 def app(engine: Engine) -> Starlette:
-    return create_app(Settings(), engine=engine)
+    # Tests share one database across many tenants with fixed user names: the installation
+    # setting that lets a login live in several tenants keeps them apart. The one-login rule
+    # itself is tested with it off (tests/scimd/test_shared_logins.py).
+    return create_app(Settings(shared_logins=True), engine=engine)
 
 
 def scim_client(app: Starlette, token: str | None) -> TestClient:

@@ -106,8 +106,11 @@ class ResourceEndpoints:
         units: Units,
         authenticator: TokenAuthenticator,
         provider: ScimProvider = PROVIDER,
+        *,
+        shared_logins: bool = False,
     ) -> None:
         self.units = units
+        self.shared_logins = shared_logins  # one login may be active in several tenants
         self.authenticator = authenticator
         self.provider = provider
 

@@ -35,7 +35,9 @@ class UserEndpoints(ResourceEndpoints):
         return lambda conn, tenant_id: users.find_user_by_name(conn, tenant_id, user_name)
 
     def create(self, conn: Connection, tenant_id: int, resource: Any) -> StoredUser:
-        return users.create_user(conn, tenant_id, to_document(resource))
+        return users.create_user(
+            conn, tenant_id, to_document(resource), shared_logins=self.shared_logins
+        )
 
     def get(self, conn: Connection, tenant_id: int, id: str, full: bool) -> StoredUser:
         return users.get_user(conn, tenant_id, id)
@@ -44,7 +46,12 @@ class UserEndpoints(ResourceEndpoints):
         self, conn: Connection, tenant_id: int, id: str, resource: Any, version: int | None
     ) -> StoredUser:
         return users.replace_user(
-            conn, tenant_id, id, to_document(resource), expected_version=version
+            conn,
+            tenant_id,
+            id,
+            to_document(resource),
+            expected_version=version,
+            shared_logins=self.shared_logins,
         )
 
     def patch(
@@ -65,7 +72,13 @@ class UserEndpoints(ResourceEndpoints):
         if not patch.patch(resource):
             return current
         return users.replace_user(
-            conn, tenant_id, id, to_document(resource), expected_version=version, current=current
+            conn,
+            tenant_id,
+            id,
+            to_document(resource),
+            expected_version=version,
+            current=current,
+            shared_logins=self.shared_logins,
         )
 
     def delete(self, conn: Connection, tenant_id: int, id: str, version: int | None) -> None:

@@ -114,8 +114,9 @@ def create_admin_app(
     authenticator: TokenAuthenticator,
     mailer: Mailer | None = None,
     public_url: str = "http://127.0.0.1:8000",
+    shared_logins: bool = False,
 ) -> Starlette:
-    users = UserAdmin(units, authenticator, mailer, public_url)
+    users = UserAdmin(units, authenticator, mailer, public_url, shared_logins=shared_logins)
     settings = SettingsAdmin(units, users)
     audit_log = AuditAdmin(units, users)
     routes = [

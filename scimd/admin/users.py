@@ -178,8 +178,11 @@ class UserAdmin:
         authenticator: TokenAuthenticator,
         mailer: Mailer | None = None,
         public_url: str = "http://127.0.0.1:8000",
+        *,
+        shared_logins: bool = False,
     ) -> None:
         self.units = units
+        self.shared_logins = shared_logins
         self.authenticator = authenticator
         self.mailer = mailer or Mailer(host=None)
         self.public_url = public_url.rstrip("/")
@@ -253,7 +256,7 @@ class UserAdmin:
         document = _document({}, contact)
 
         def work(conn: Connection) -> dict[str, Any]:
-            stored = users.create_user(conn, tenant_id, document)
+            stored = users.create_user(conn, tenant_id, document, shared_logins=self.shared_logins)
             audit.record(conn, tenant_id, actor, "user.create", f"user:{stored.id}", detail=contact)
             _apply(conn, tenant_id, stored.id, actor, account, grants)
             return self._view(conn, tenant_id, stored.id)
@@ -276,7 +279,14 @@ class UserAdmin:
             if contact:
                 current = users.get_user(conn, tenant_id, user_id, for_update=True)
                 document = _document(current.document, contact)
-                users.replace_user(conn, tenant_id, user_id, document, current=current)
+                users.replace_user(
+                    conn,
+                    tenant_id,
+                    user_id,
+                    document,
+                    current=current,
+                    shared_logins=self.shared_logins,
+                )
                 audit.record(
                     conn, tenant_id, actor, "user.update", f"user:{user_id}", detail=contact
                 )

@@ -148,13 +148,21 @@ def test_tenants_do_not_see_each_other_over_http(server: str, database_url: str)
         httpx.Client(base_url=server, headers={"Authorization": f"Bearer {t}"}, timeout=10)
         for t in tokens
     ]
+    name = unique("shared")
     with clients[0] as first, clients[1] as second:
-        user_id = first.post("/Users", json={"userName": "shared@example.com"}).json()["id"]
+        user_id = first.post("/Users", json={"userName": name}).json()["id"]
 
         assert second.get(f"/Users/{user_id}").status_code == 404
         assert second.get("/Users").json()["totalResults"] == 0
-        # The same userName is free in the other tenant.
-        assert second.post("/Users", json={"userName": "shared@example.com"}).status_code == 201
+        # One account per login (the default): the other tenant cannot add it while it is
+        # active here, and is told so without a word about this tenant.
+        refused = second.post("/Users", json={"userName": name})
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["scimType"] == "uniqueness"
+        assert "organisation" in refused.json()["detail"] and tokens[0] not in refused.text
+        deactivate = {"Operations": [{"op": "replace", "path": "active", "value": False}]}
+        assert first.patch(f"/Users/{user_id}", json=deactivate).status_code == 200
+        assert second.post("/Users", json={"userName": name}).status_code == 201
 
 
 def test_two_workers_serve_the_same_store(database_url: str) -> None:

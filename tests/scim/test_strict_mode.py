@@ -12,7 +12,9 @@ from tests.scim.helpers import USER_SCHEMA, assert_scim_error, patch, unique, us
 
 @pytest.fixture
 def strict(engine, tenant):
-    with scim_client(create_app(Settings(scim_strict=True), engine=engine), tenant.token) as client:
+    with scim_client(
+        create_app(Settings(scim_strict=True, shared_logins=True), engine=engine), tenant.token
+    ) as client:
         yield client
 
 
