@@ -26,6 +26,8 @@ from sqlalchemy import Connection
 from starlette.requests import Request
 from starlette.responses import Response
 
+from directory import audit
+from directory.audit import Actor
 from scim import http
 from scim.auth import TokenAuthenticator
 from scim.errors import error_body
@@ -33,7 +35,7 @@ from scim.etags import etag, expected_version
 from scim.http import strings_of
 from scim.provider import MAX_BULK_BYTES, MAX_BULK_OPERATIONS
 from scim.responses import ScimResponse
-from scim.routes.resources import ResourceEndpoints, under
+from scim.routes.resources import ResourceEndpoints, scim_actor, under
 
 MAX_OPERATIONS = MAX_BULK_OPERATIONS
 MAX_PAYLOAD_BYTES = MAX_BULK_BYTES
@@ -135,9 +137,25 @@ class Bulk:
         return endpoint, id or None
 
     def _run_one(
+        self, conn: Connection, tenant_id: int, operation: Operation, actor: Actor
+    ) -> tuple[int, str | None, str | None]:
+        """Run one operation and audit it; its status, the id it touched, the version it left."""
+        status, id, version = self._apply_one(conn, tenant_id, operation)
+        endpoint, _ = self._route(operation.path)
+        action = {"POST": "create", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
+        audit.record(
+            conn,
+            tenant_id,
+            actor,
+            f"{endpoint.kind}.{action[operation.method]}",
+            f"{endpoint.kind}:{id}",
+            detail={"bulk": True},
+        )
+        return status, id, version
+
+    def _apply_one(
         self, conn: Connection, tenant_id: int, operation: Operation
     ) -> tuple[int, str | None, str | None]:
-        """Run one operation; its status, the id it touched and the version it left."""
         endpoint, id = self._route(operation.path)
         # An operation's version is an ETag, pinned as an If-Match header would.
         version = expected_version({"if-match": operation.version or ""})
@@ -169,6 +187,7 @@ class Bulk:
         operations: list[Operation],
         fail_on_errors: int | None,
         base: str,
+        actor: Actor,
     ) -> list[dict[str, Any]]:
         ids: dict[str, str] = {}
         failed: set[str] = set()
@@ -199,7 +218,7 @@ class Bulk:
                         _substitute(operation.data, ids),
                     )
                     with conn.begin_nested():
-                        status, id, version = self._run_one(conn, tenant_id, resolved)
+                        status, id, version = self._run_one(conn, tenant_id, resolved, actor)
                 except Exception as exc:  # noqa: BLE001 - each failure is this operation's result
                     errors += 1
                     if operation.bulk_id:
@@ -238,11 +257,12 @@ class Bulk:
         body = await http.read_json(request, limit=MAX_PAYLOAD_BYTES)
         operations, fail_on_errors = _read_operations(body)
         base = http.base_url(request)
+        actor = scim_actor(principal, request)
         results = await self.units.write(
             under(
                 self.provider,
                 lambda conn: self._execute(
-                    conn, principal.tenant_id, operations, fail_on_errors, base
+                    conn, principal.tenant_id, operations, fail_on_errors, base, actor
                 ),
             )
         )

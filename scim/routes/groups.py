@@ -27,6 +27,9 @@ class GroupEndpoints(ResourceEndpoints):
     schema_id = "urn:ietf:params:scim:schemas:core:2.0:Group"
     spec = GROUP_SPEC
 
+    def describe(self, stored: Any) -> dict[str, Any]:
+        return {"displayName": stored.document.get("displayName")}
+
     def wants_everything(self, parameters: ResponseParameters[Any]) -> bool:
         """Members are read only when the response shows them (Entra and Okta exclude them)."""
         if parameters.attributes:

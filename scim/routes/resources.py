@@ -24,6 +24,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from directory import audit
+from directory.audit import Actor
 from directory.paging import Page, PageRequest
 from directory.tenants import Principal
 from directory.units import Units
@@ -81,6 +83,26 @@ def list_response(listed: Listing, start_index: int | None) -> ScimResponse:
         body["previousCursor"] = listed.previous_cursor
     body["Resources"] = listed.resources
     return ScimResponse(body)
+
+
+def scim_actor(principal: Principal, request: Request) -> Actor:
+    """Who a SCIM request acts as, for the audit trail: its token, and the client's address."""
+    return Actor(
+        "scim-token", str(principal.token_id), request.client.host if request.client else None
+    )
+
+
+def patch_summary(patch: PatchOp[Any]) -> dict[str, Any]:
+    """The operations of a PATCH without their values (a value may be a password)."""
+    return {
+        "operations": [
+            {
+                "op": str(op.op.value if hasattr(op.op, "value") else op.op),
+                "path": str(op.path or ""),
+            }
+            for op in patch.operations or []
+        ]
+    }
 
 
 def under(provider: ScimProvider, work: Callable[[Connection], T]) -> Callable[[Connection], T]:
@@ -164,6 +186,10 @@ class ResourceEndpoints:
         """The stored resource's default response JSON."""
         raise NotImplementedError
 
+    def describe(self, stored: Stored) -> dict[str, Any]:
+        """What an audit event says of a created or replaced resource (never secrets)."""
+        return {}
+
     def wants_everything(self, parameters: ResponseParameters[Any]) -> bool:
         """Whether a response needs the expensive derived attributes (a group's members)."""
         return True
@@ -175,6 +201,37 @@ class ResourceEndpoints:
     def is_point_read(self, full: bool) -> bool:
         """Whether reading one resource costs a few index lookups, however big the tenant."""
         return not full
+
+    # --- the audit trail ----------------------------------------------------------
+
+    @property
+    def kind(self) -> str:
+        """``user`` or ``group``: how audit events name this type."""
+        return self.endpoint[:-1].lower()
+
+    def audited(
+        self,
+        tenant_id: int,
+        actor: Actor,
+        action: str,
+        work: Callable[[Connection], Stored],
+        detail: Callable[[Stored], dict[str, Any]] = lambda stored: {},
+    ) -> Callable[[Connection], Stored]:
+        """``work`` followed, in its transaction, by the audit event of what it changed."""
+
+        def run(conn: Connection) -> Stored:
+            stored = work(conn)
+            audit.record(
+                conn,
+                tenant_id,
+                actor,
+                f"{self.kind}.{action}",
+                f"{self.kind}:{stored.id}",
+                detail=detail(stored),
+            )
+            return stored
+
+        return run
 
     # --- plumbing ---------------------------------------------------------------
 
@@ -350,7 +407,16 @@ class ResourceEndpoints:
         resource = self.validate_resource(
             await http.read_json(request), Context.RESOURCE_CREATION_REQUEST
         )
-        stored = await self._run(lambda conn: self.create(conn, principal.tenant_id, resource))
+        actor = scim_actor(principal, request)
+        stored = await self._run(
+            self.audited(
+                principal.tenant_id,
+                actor,
+                "create",
+                lambda conn: self.create(conn, principal.tenant_id, resource),
+                self.describe,
+            )
+        )
         return self._respond(
             stored, request, parameters, Context.RESOURCE_CREATION_RESPONSE, status=201
         )
@@ -377,7 +443,13 @@ class ResourceEndpoints:
             await http.read_json(request), Context.RESOURCE_REPLACEMENT_REQUEST
         )
         stored = await self._run(
-            lambda conn: self.replace(conn, principal.tenant_id, id, resource, version)
+            self.audited(
+                principal.tenant_id,
+                scim_actor(principal, request),
+                "replace",
+                lambda conn: self.replace(conn, principal.tenant_id, id, resource, version),
+                self.describe,
+            )
         )
         return self._respond(stored, request, parameters, Context.RESOURCE_REPLACEMENT_RESPONSE)
 
@@ -389,16 +461,32 @@ class ResourceEndpoints:
         payload = await http.read_json(request)
         full = self.wants_everything(parameters)
         patch = self.validate_patch(payload)
-        stored = await self._run(
-            lambda conn: self.apply_patch(conn, principal.tenant_id, id, patch, version, full)
+        work = lambda conn: self.apply_patch(  # noqa: E731
+            conn, principal.tenant_id, id, patch, version, full
         )
+        if patch is not None:
+            work = self.audited(
+                principal.tenant_id,
+                scim_actor(principal, request),
+                "patch",
+                work,
+                lambda _: patch_summary(patch),
+            )
+        stored = await self._run(work)
         return self._respond(stored, request, parameters, Context.RESOURCE_PATCH_RESPONSE)
 
     async def delete_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
         id = request.path_params["id"]
         version = expected_version(request.headers)
-        await self._run(lambda conn: self.delete(conn, principal.tenant_id, id, version))
+        actor = scim_actor(principal, request)
+
+        def work(conn: Connection) -> None:
+            self.delete(conn, principal.tenant_id, id, version)
+            kind = self.kind
+            audit.record(conn, principal.tenant_id, actor, f"{kind}.delete", f"{kind}:{id}")
+
+        await self._run(work)
         return Response(status_code=204)
 
     def routes(self) -> list[Route]:

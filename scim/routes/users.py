@@ -28,6 +28,9 @@ class UserEndpoints(ResourceEndpoints):
     def is_point_read(self, full: bool) -> bool:
         return True  # its row, and its group references through the member index
 
+    def describe(self, stored: StoredUser) -> dict[str, Any]:
+        return {"userName": stored.document.get("userName")}
+
     def unique_lookup(self, filter: str) -> Callable[[Connection, int], StoredUser | None] | None:
         user_name = equality_value(filter, "userName")
         if user_name is None:
