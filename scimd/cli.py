@@ -4,7 +4,8 @@ Contract other tooling relies on (keep it stable):
 
 - ``scimd token create --tenant NAME`` prints the new token as the LAST line of stdout;
 - ``scimd serve`` serves SCIM at ``http://HOST:PORT/scim/v2`` and ``GET /healthz``;
-- ``--database-url`` defaults to ``$SCIMD_DATABASE_URL``, then ``sqlite:///./var/scimd.db``.
+- ``--database-url`` defaults to ``$SCIMD_DATABASE_URL``, then ``sqlite:///./var/scimd.db``;
+- ``scimd user ...`` (``scimd/cli_users.py``) prints the admin API's JSON with ``--json``.
 
 Errors are one readable line on stderr and exit status 1; usage errors exit 2.
 """
@@ -22,6 +23,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from directory import database, tenants
 from directory.errors import DirectoryError
+from scimd import cli_users
 from scimd.settings import Settings
 
 
@@ -185,6 +187,13 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--description", default="")
     add(token, "list", cmd_token_list, "list tokens (never their secrets)").add_argument("--tenant")
     add(token, "revoke", cmd_token_revoke, "revoke a token by id").add_argument("id", type=int)
+
+    def with_engine(
+        handler: Callable[[Engine, argparse.Namespace], None],
+    ) -> Callable[[argparse.Namespace], None]:
+        return lambda args: handler(_engine(args), args)
+
+    cli_users.register(commands, add, with_engine)
     return parser
 
 

@@ -49,6 +49,15 @@ class ApiError(Exception):
         self.status, self.code, self.detail = status, code, detail
 
 
+def validation_detail(exc: ValidationError) -> str:
+    """The first thing pydantic refused, readably: where, and why."""
+    errors = exc.errors()
+    if not errors:
+        return str(exc)
+    where = ".".join(str(part) for part in errors[0].get("loc", ()))
+    return f"{where}: {errors[0]['msg']}" if where else str(errors[0]["msg"])
+
+
 def error_response(exc: Exception) -> JSONResponse:
     headers: dict[str, str] = {}
     if isinstance(exc, ApiError):
@@ -63,10 +72,7 @@ def error_response(exc: Exception) -> JSONResponse:
         if status == 503:
             headers["Retry-After"] = "1"
     elif isinstance(exc, ValidationError):  # a document scim2-models refused
-        first = exc.errors()[0] if exc.errors() else {"msg": str(exc), "loc": ()}
-        where = ".".join(str(part) for part in first.get("loc", ()))
-        status, code = 400, "invalid_value"
-        detail = f"{where}: {first['msg']}" if where else str(first["msg"])
+        status, code, detail = 400, "invalid_value", validation_detail(exc)
     elif isinstance(exc, SCIMException):  # the bearer-token check
         status = exc.status
         code = {401: "unauthorized", 403: "forbidden"}.get(status, "error")

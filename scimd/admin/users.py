@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import ValidationError
 from scim2_models import Context
 from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
@@ -28,7 +29,7 @@ from directory.units import Units
 from scim.auth import TokenAuthenticator
 from scim.documents import to_document
 from scim.provider import PROVIDER, UserModel
-from scimd.errors import ApiError, api_errors, read_object
+from scimd.errors import ApiError, api_errors, read_object, validation_detail
 from scimd.mail import Mailer
 from scimd.signin import client_address
 
@@ -113,8 +114,13 @@ def _document(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any
             phones.insert(0, {"value": changes["mobile"], "type": "mobile"})
         document["phoneNumbers"] = phones
     document.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
-    with PROVIDER:
-        resource = UserModel.model_validate(document, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST)
+    try:
+        with PROVIDER:
+            resource = UserModel.model_validate(
+                document, scim_ctx=Context.RESOURCE_REPLACEMENT_REQUEST
+            )
+    except ValidationError as exc:
+        raise InvalidValue(validation_detail(exc)) from None
     return to_document(resource)
 
 
@@ -171,6 +177,26 @@ def _integer(value: str | None, name: str, default: int) -> int:
         raise InvalidValue(f"{name} must be a whole number") from None
 
 
+def user_views(conn: Connection, tenant_id: int, ids: list[str]) -> list[dict[str, Any]]:
+    """The admin view of several users, in their order (three queries, whatever the count)."""
+    if not ids:
+        return []
+    _, found = users.query_users(
+        conn, tenant_id, PageRequest(where=User.id.in_(ids), limit=len(ids))
+    )
+    by_id = {user.id: user for user in found}
+    states = accounts.accounts_of(conn, tenant_id, ids)
+    held = catalog.grants_of(conn, tenant_id, ids)
+    return [user_view(by_id[i], states[i], held[i]) for i in ids if i in by_id]
+
+
+def user_view_of(conn: Connection, tenant_id: int, user_id: str) -> dict[str, Any]:
+    views = user_views(conn, tenant_id, [user_id])
+    if not views:
+        raise NotFound(f"User {user_id} not found")
+    return views[0]
+
+
 class UserAdmin:
     def __init__(
         self,
@@ -194,22 +220,11 @@ class UserAdmin:
 
     @staticmethod
     def _views(conn: Connection, tenant_id: int, ids: list[str]) -> list[dict[str, Any]]:
-        if not ids:
-            return []
-        _, found = users.query_users(
-            conn, tenant_id, PageRequest(where=User.id.in_(ids), limit=len(ids))
-        )
-        by_id = {user.id: user for user in found}
-        states = accounts.accounts_of(conn, tenant_id, ids)
-        held = catalog.grants_of(conn, tenant_id, ids)
-        return [user_view(by_id[i], states[i], held[i]) for i in ids if i in by_id]
+        return user_views(conn, tenant_id, ids)
 
-    @classmethod
-    def _view(cls, conn: Connection, tenant_id: int, user_id: str) -> dict[str, Any]:
-        views = cls._views(conn, tenant_id, [user_id])
-        if not views:
-            raise NotFound(f"User {user_id} not found")
-        return views[0]
+    @staticmethod
+    def _view(conn: Connection, tenant_id: int, user_id: str) -> dict[str, Any]:
+        return user_view_of(conn, tenant_id, user_id)
 
     # --- the grid and one user -----------------------------------------------------------
 

@@ -39,8 +39,10 @@ def run_scimd(
     cwd: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 60,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``scimd ARGS`` to completion; never raises on a non-zero exit."""
+    """Run ``scimd ARGS`` to completion (``input`` on its stdin); never raises on a non-zero
+    exit."""
     return subprocess.run(
         [*SCIMD, *args],
         cwd=cwd,
@@ -48,6 +50,7 @@ def run_scimd(
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=input,
     )
 
 
