@@ -44,7 +44,7 @@ def _documented_commands() -> list[list[str]]:
         # `scimd tenant list | create NAME | delete NAME --yes` documents three commands.
         for alternative in " ".join(words[2:]).split("|"):
             sub = alternative.split()[:1]
-            commands.append([words[1], *(w for w in sub if re.fullmatch(r"[a-z]+", w))])
+            commands.append([words[1], *(w for w in sub if re.fullmatch(r"[a-z][a-z-]*", w))])
     return commands
 
 
@@ -54,3 +54,30 @@ def test_every_documented_command_exists(command):
         [sys.executable, "-m", "scimd", *command, "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def _admin_curls() -> list[list[str]]:
+    block = README.split("then sign in as it:", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    words = shlex.split(block.replace("\\\n", " "), comments=True)
+    starts = [i for i, word in enumerate(words) if word == "curl"]
+    return [words[i:j] for i, j in zip(starts, [*starts[1:], len(words)], strict=True)]
+
+
+def test_readme_admin_example_creates_a_user_who_signs_in(app, engine, tenant):
+    from tests.scimd.accounts import admin_token, client
+
+    token = admin_token(engine, tenant)
+    create, allow, password, signin = _admin_curls()
+    with client(app, "", token) as api:
+
+        def call(command: list[str], user_id: str = "") -> dict:
+            url = next(a for a in command if a.startswith("http://")).replace("USER_ID", user_id)
+            body = json.loads(command[command.index("-d") + 1]) if "-d" in command else None
+            response = api.post(url.removeprefix("http://127.0.0.1:8000"), json=body)
+            assert response.status_code in (200, 201), response.text
+            return response.json()
+
+        user_id = call(create)["id"]
+        call(allow, user_id)
+        call(password, user_id)
+        assert call(signin)["status"] == "signed_in"
