@@ -409,10 +409,19 @@ def change_password(
     return _next(conn, tenant_id, user_id, row.detail["steps"][1:], actor, carried)
 
 
-def session_user(conn: Connection, session: Any) -> tuple[int, str] | None:
-    """The (tenant, user) of a live session token."""
-    row = credentials.live(conn, session, "session")
-    return None if row is None else (row.tenant_id, row.user_id)
+def bearer_user(conn: Connection, secret: Any) -> dict[str, Any] | None:
+    """Who a session token or a user API key stands for, while the account may sign in."""
+    for kind in ("session", "api_key"):
+        row = credentials.live(conn, secret, kind)
+        if row is not None:
+            break
+    else:
+        return None
+    account = accounts.get_account(conn, row.tenant_id, row.user_id)
+    user = _user_row(conn, row.tenant_id, row.user_id)
+    if account.access_locked or user.active is False:
+        return None  # locked or blocked since: its sessions and keys stop working
+    return {"userId": row.user_id, "userName": user.user_name, "kind": kind}
 
 
 class PendingFailure(Exception):

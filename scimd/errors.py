@@ -96,7 +96,7 @@ def api_errors(
         except Exception as exc:  # noqa: BLE001 - the one place errors become responses
             return error_response(exc)
 
-    endpoint.__name__ = handler.__name__
+    endpoint.__name__ = getattr(handler, "__name__", "endpoint")
     return endpoint
 
 

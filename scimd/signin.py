@@ -21,7 +21,7 @@ from directory import signin, tenants
 from directory.errors import NotFound
 from directory.signin import Outcome, PendingFailure
 from directory.units import Units
-from scimd.errors import api_errors, read_object
+from scimd.errors import ApiError, api_errors, read_object
 
 
 def client_address(request: Request) -> str | None:
@@ -107,8 +107,19 @@ class SignIn:
         )
         return JSONResponse({"status": "password_reset"})
 
+    async def me(self, request: Request) -> Response:
+        """Who the bearer (a session or a user API key) is."""
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        found = None
+        if scheme.lower() == "bearer" and secret.strip():
+            found = await self.units.read(lambda conn: signin.bearer_user(conn, secret.strip()))
+        if found is None:
+            raise ApiError(401, "unauthorized", "No valid session or API key")
+        return JSONResponse(found)
+
     def routes(self) -> list[Route]:
         return [
+            Route("/me", api_errors(self.me), methods=["GET"]),
             Route("/reset", api_errors(self.reset), methods=["POST"]),
             Route("/login", api_errors(self.login), methods=["POST"]),
             Route("/mfa", api_errors(self.mfa), methods=["POST"]),

@@ -136,6 +136,7 @@ def _catalog_paths(path: str, what: str) -> dict[str, Any]:
 
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_HANDLE = {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}}
 _FLAG = {"type": "boolean"}
 
 OPENAPI: dict[str, Any] = {
@@ -281,6 +282,38 @@ OPENAPI: dict[str, Any] = {
             path: item
             for kind, plural in _CATALOG.items()
             for path, item in _catalog_paths(kind, plural).items()
+        },
+        "/users/export.csv": {
+            "get": {
+                "summary": "The grid's users as CSV (same filters, all pages)",
+                "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}}},
+            }
+        },
+        "/users/{id}/sessions": {
+            "parameters": [_ID],
+            "get": {"summary": "The user's live sessions", "responses": _responses("sessions")},
+        },
+        "/users/{id}/sessions/{handle}": {
+            "parameters": [_ID, _HANDLE],
+            "delete": {"summary": "End a session", "responses": _responses("ended", None, "204")},
+        },
+        "/users/{id}/api-keys": {
+            "parameters": [_ID],
+            "get": {"summary": "The user's API keys", "responses": _responses("API keys")},
+            "post": {
+                "summary": "Create an API key; its secret is in this answer only",
+                "requestBody": _body(
+                    {"type": "object", "properties": {"name": {"type": "string"}}}
+                ),
+                "responses": _responses("the key", None, "201"),
+            },
+        },
+        "/users/{id}/api-keys/{handle}": {
+            "parameters": [_ID, _HANDLE],
+            "delete": {
+                "summary": "Revoke an API key",
+                "responses": _responses("revoked", None, "204"),
+            },
         },
         "/approvals": {
             "get": {"summary": "Accounts waiting for approval", "responses": _responses("users")}

@@ -8,7 +8,12 @@ through ``directory.accounts``. Every change is audited in its transaction.
 
 from __future__ import annotations
 
+import csv
+import dataclasses
+import functools
+import io
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from directory import accounts, audit, catalog, environment, grid, users
+from directory import accounts, audit, catalog, credentials, environment, grid, users
 from directory.audit import Actor
 from directory.errors import InvalidValue, NotFound
 from directory.paging import PageRequest
@@ -32,6 +37,41 @@ from scim.provider import PROVIDER, UserModel
 from scimd.errors import ApiError, api_errors, read_object, validation_detail
 from scimd.mail import Mailer
 from scimd.signin import client_address
+
+_CREDENTIAL_KINDS = {"sessions": "session", "api-keys": "api_key"}
+API_KEY_LIFETIME = timedelta(days=365)
+EXPORT_COLUMNS = (
+    "id",
+    "userName",
+    "name",
+    "email",
+    "mobile",
+    "active",
+    "userType",
+    "accessLocked",
+    "lockedReason",
+    "lastLogin",
+    "failedTries",
+    "mfaEnabled",
+    "mfaRequired",
+    "accessLicence",
+    "roles",
+    "roleGroups",
+    "userGroups",
+    "dacGroups",
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """A CSV cell; text a spreadsheet would run as a formula is quoted with a leading '."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ";".join(str(item) for item in value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
 
 COLUMNS = (
     "userType",
@@ -228,6 +268,26 @@ class UserAdmin:
 
     # --- the grid and one user -----------------------------------------------------------
 
+    @staticmethod
+    def _grid_query(params: Any) -> grid.GridQuery:
+        flags = {
+            name: wanted
+            for name in grid.FLAGS
+            if (wanted := _flag(params.get(name), name)) is not None
+        }
+        sort = params.get("sort") or "userName"
+        start = _integer(params.get("startIndex"), "startIndex", 1)
+        return grid.GridQuery(
+            search=params.get("search") or None,
+            flags=flags,
+            licence=params.get("licence") or None,
+            user_type=params.get("userType") or None,
+            sort=sort.lstrip("-"),
+            descending=sort.startswith("-"),
+            offset=max(start, 1) - 1,
+            limit=_integer(params.get("count"), "count", 50),
+        )
+
     async def list_users(self, request: Request) -> Response:
         tenant_id, _ = await self._actor(request)
         params = request.query_params
@@ -235,24 +295,7 @@ class UserAdmin:
         unknown = sorted(set(columns) - set(COLUMNS))
         if unknown:
             raise InvalidValue(f"unknown column {unknown[0]!r}; known: {', '.join(COLUMNS)}")
-        flags = {
-            name: wanted
-            for name in grid.FLAGS
-            if (wanted := _flag(params.get(name), name)) is not None
-        }
-        sort = params.get("sort") or "userName"
-        descending = sort.startswith("-")
-        start = _integer(params.get("startIndex"), "startIndex", 1)
-        query = grid.GridQuery(
-            search=params.get("search") or None,
-            flags=flags,
-            licence=params.get("licence") or None,
-            user_type=params.get("userType") or None,
-            sort=sort.lstrip("-"),
-            descending=descending,
-            offset=max(start, 1) - 1,
-            limit=_integer(params.get("count"), "count", 50),
-        )
+        query = self._grid_query(params)
 
         def work(conn: Connection) -> dict[str, Any]:
             page = grid.query(conn, tenant_id, query)
@@ -452,6 +495,97 @@ class UserAdmin:
             )
         return JSONResponse({"action": action, "results": results})
 
+    # --- sessions and API keys -----------------------------------------------------------
+
+    async def list_credentials(self, request: Request, path: str) -> Response:
+        tenant_id, _ = await self._actor(request)
+        user_id, kind = request.path_params["id"], _CREDENTIAL_KINDS[path]
+
+        def work(conn: Connection) -> dict[str, Any]:
+            self._view(conn, tenant_id, user_id)  # 404 for another tenant's user
+            found = credentials.listed(conn, tenant_id, user_id, kind)
+            return {path: [c.to_json() for c in found]}
+
+        return JSONResponse(await self.units.read(work))
+
+    async def revoke_credential(self, request: Request, path: str) -> Response:
+        tenant_id, actor = await self._actor(request)
+        user_id, kind = request.path_params["id"], _CREDENTIAL_KINDS[path]
+        handle = request.path_params["handle"]
+
+        def work(conn: Connection) -> None:
+            if not credentials.revoke(conn, tenant_id, user_id, kind, handle):
+                raise NotFound(f"No {kind.replace('_', ' ')} {handle} for user {user_id}")
+            audit.record(
+                conn,
+                tenant_id,
+                actor,
+                f"account.revoke_{kind}",
+                f"user:{user_id}",
+                detail={"id": handle},
+            )
+
+        await self.units.write(work)
+        return Response(status_code=204)
+
+    async def create_api_key(self, request: Request) -> Response:
+        """A new API key for the user; its secret is in this answer only."""
+        tenant_id, actor = await self._actor(request)
+        user_id = request.path_params["id"]
+        name = (await read_object(request)).get("name")
+        if name is not None and (not isinstance(name, str) or len(name) > 100):
+            raise InvalidValue("name is text of at most 100 characters")
+
+        def work(conn: Connection) -> dict[str, Any]:
+            self._view(conn, tenant_id, user_id)
+            secret, _ = credentials.new(
+                conn,
+                tenant_id,
+                user_id,
+                "api_key",
+                API_KEY_LIFETIME,
+                actor.client,
+                {"name": name} if name else None,
+            )
+            audit.record(
+                conn,
+                tenant_id,
+                actor,
+                "account.create_api_key",
+                f"user:{user_id}",
+                detail={"name": name},
+            )
+            handle = credentials.digest(secret)[: credentials.HANDLE_LENGTH]
+            return {"id": handle, "key": secret, "name": name}
+
+        return JSONResponse(await self.units.write(work), status_code=201)
+
+    async def export_csv(self, request: Request) -> Response:
+        """The grid's users (same filters, every page) as CSV, safe to open in a spreadsheet."""
+        tenant_id, _ = await self._actor(request)
+        base = self._grid_query(request.query_params)
+
+        def work(conn: Connection) -> str:
+            out = io.StringIO()
+            writer = csv.writer(out)
+            writer.writerow(EXPORT_COLUMNS)
+            offset = 0
+            while True:
+                page = grid.query(
+                    conn, tenant_id, dataclasses.replace(base, offset=offset, limit=grid.MAX_PAGE)
+                )
+                for view in user_views(conn, tenant_id, page.user_ids):
+                    writer.writerow([_cell(view.get(column)) for column in EXPORT_COLUMNS])
+                offset += len(page.user_ids)
+                if not page.user_ids or offset >= page.total:
+                    return out.getvalue()
+
+        return Response(
+            await self.units.read(work),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="users.csv"'},
+        )
+
     async def approvals(self, request: Request) -> Response:
         tenant_id, _ = await self._actor(request)
 
@@ -466,6 +600,24 @@ class UserAdmin:
             Route("/users", api_errors(self.list_users), methods=["GET"]),
             Route("/users", api_errors(self.create_user), methods=["POST"]),
             Route("/users/bulk/{action}", api_errors(self.bulk), methods=["POST"]),
+            Route("/users/export.csv", api_errors(self.export_csv), methods=["GET"]),
+            *(
+                route
+                for path in _CREDENTIAL_KINDS
+                for route in (
+                    Route(
+                        f"/users/{{id}}/{path}",
+                        api_errors(functools.partial(self.list_credentials, path=path)),
+                        methods=["GET"],
+                    ),
+                    Route(
+                        f"/users/{{id}}/{path}/{{handle}}",
+                        api_errors(functools.partial(self.revoke_credential, path=path)),
+                        methods=["DELETE"],
+                    ),
+                )
+            ),
+            Route("/users/{id}/api-keys", api_errors(self.create_api_key), methods=["POST"]),
             Route("/users/{id}", api_errors(self.get_user), methods=["GET"]),
             Route("/users/{id}", api_errors(self.patch_user), methods=["PATCH"]),
             Route("/users/{id}", api_errors(self.delete_user), methods=["DELETE"]),
