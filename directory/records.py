@@ -27,6 +27,8 @@ class StoredUser:
     last_modified: datetime
     version: int
     groups: list[Reference] = field(default_factory=list)
+    # What protocol layers attach for rendering (the SCIM account extension, when asked for).
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -8,6 +8,7 @@ that run in a worker thread inside ONE transaction.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -85,11 +86,18 @@ def list_response(listed: Listing, start_index: int | None) -> ScimResponse:
     return ScimResponse(body)
 
 
+# Who the request being served acts as: set with the principal, read by storage hooks that
+# run account actions (the account extension), which audit under it.
+ACTOR: contextvars.ContextVar[Actor] = contextvars.ContextVar("scim_actor")
+
+
 def scim_actor(principal: Principal, request: Request) -> Actor:
     """Who a SCIM request acts as, for the audit trail: its token, and the client's address."""
-    return Actor(
+    actor = Actor(
         "scim-token", str(principal.token_id), request.client.host if request.client else None
     )
+    ACTOR.set(actor)
+    return actor
 
 
 def patch_summary(patch: PatchOp[Any]) -> dict[str, Any]:
@@ -185,6 +193,14 @@ class ResourceEndpoints:
     def to_json(self, stored: Stored, base_url: str) -> dict[str, Any]:
         """The stored resource's default response JSON."""
         raise NotImplementedError
+
+    def response_parameters(self, query: Mapping[str, Any]) -> ResponseParameters[Any]:
+        """``attributes``/``excludedAttributes`` of a request, resolved for this type."""
+        return http.response_parameters(self.requested(query), self.model)
+
+    def requested(self, query: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The query as the projection should read it (a subclass may expand names)."""
+        return query
 
     def describe(self, stored: Stored) -> dict[str, Any]:
         """What an audit event says of a created or replaced resource (never secrets)."""
@@ -383,7 +399,7 @@ class ResourceEndpoints:
     async def _list(self, request: Request, query: Mapping[str, Any]) -> Response:
         principal = await self.authenticator.principal(request)
         listing = read_list_request(query)
-        parameters = http.response_parameters(query, self.model)
+        parameters = self.response_parameters(query)
         listed = await self.page(
             principal,
             listing,
@@ -403,7 +419,7 @@ class ResourceEndpoints:
 
     async def create_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request.query_params, self.model)
+        parameters = self.response_parameters(request.query_params)
         resource = self.validate_resource(
             await http.read_json(request), Context.RESOURCE_CREATION_REQUEST
         )
@@ -423,7 +439,7 @@ class ResourceEndpoints:
 
     async def get_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request.query_params, self.model)
+        parameters = self.response_parameters(request.query_params)
         id = request.path_params["id"]
         full = self.wants_everything(parameters)
         read = self.units.read_point if self.is_point_read(full) else self.units.read
@@ -436,7 +452,7 @@ class ResourceEndpoints:
 
     async def replace_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request.query_params, self.model)
+        parameters = self.response_parameters(request.query_params)
         id = request.path_params["id"]
         version = expected_version(request.headers)
         resource = self.validate_resource(
@@ -455,7 +471,7 @@ class ResourceEndpoints:
 
     async def patch_resource(self, request: Request) -> Response:
         principal = await self.authenticator.principal(request)
-        parameters = http.response_parameters(request.query_params, self.model)
+        parameters = self.response_parameters(request.query_params)
         id = request.path_params["id"]
         version = expected_version(request.headers)
         payload = await http.read_json(request)

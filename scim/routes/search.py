@@ -40,7 +40,7 @@ class RootSearch:
         for endpoint in self.endpoints:
             # The filter and attributes are read against each type in turn: an
             # attribute one type lacks simply matches none of its resources.
-            parameters = http.response_parameters(query, endpoint.model)
+            parameters = endpoint.response_parameters(query)
             listed = await endpoint.page(
                 principal, listing, parameters, base, offset, remaining, across_types=True
             )

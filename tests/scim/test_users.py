@@ -342,18 +342,3 @@ def test_pathless_patch_with_manager_urn_key(scim):
     )
     assert response.status_code == 200, response.text
     assert response.json()[ENTERPRISE]["manager"]["value"] == boss["id"]
-
-
-def test_account_extension_read_only_facts_are_ignored_from_clients(scim):
-    sent = user(
-        **{
-            "urn:scimd:schemas:extension:account:2.0:User": {
-                "mfaRequired": True,
-                "failedTries": 9,
-                "userRoles": [{"value": "auditor"}],
-            }
-        }
-    )
-    body = scim.post("/Users", json=sent).json()
-    account = body["urn:scimd:schemas:extension:account:2.0:User"]
-    assert account == {"mfaRequired": True, "userRoles": [{"value": "auditor"}]}
