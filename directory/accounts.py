@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from directory import audit, catalog, credentials, environment, passwords, tables
 from directory.audit import Actor
@@ -153,7 +153,9 @@ def _ensure_row(conn: Connection, tenant_id: int, user_id: str) -> None:
         conn.execute(insert(tables.Account).values(tenant_id=tenant_id, user_id=user_id))
 
 
-def _set(conn: Connection, tenant_id: int, user_id: str, **values: Any) -> None:
+def set_fields(conn: Connection, tenant_id: int, user_id: str, **values: Any) -> None:
+    """Set account columns (the row made if missing), with no rule and no audit: for the
+    actions here and the sign-in steps, which check and audit for themselves."""
     _ensure_row(conn, tenant_id, user_id)
     conn.execute(
         update(tables.Account)
@@ -177,7 +179,7 @@ def _reason(reason: Any) -> str | None:
 
 
 def allow_login(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
-    _set(conn, tenant_id, user_id, login_allowed=True, locked_reason=None)
+    set_fields(conn, tenant_id, user_id, login_allowed=True, locked_reason=None)
     audit.record(conn, tenant_id, actor, "account.allow_login", f"user:{user_id}")
 
 
@@ -185,7 +187,7 @@ def block_login(conn: Connection, tenant_id: int, user_id: str, actor: Actor, re
     text = _reason(reason)
     if not text:
         raise InvalidValue("Blocking login access needs a reason")
-    _set(conn, tenant_id, user_id, login_allowed=False, locked_reason=text)
+    set_fields(conn, tenant_id, user_id, login_allowed=False, locked_reason=text)
     audit.record(
         conn, tenant_id, actor, "account.block_login", f"user:{user_id}", detail={"reason": text}
     )
@@ -193,12 +195,12 @@ def block_login(conn: Connection, tenant_id: int, user_id: str, actor: Actor, re
 
 def lock(conn: Connection, tenant_id: int, user_id: str, actor: Actor, reason: Any = None) -> None:
     text = _reason(reason) or "Locked by an administrator"
-    _set(conn, tenant_id, user_id, locked=True, locked_date=utcnow(), locked_reason=text)
+    set_fields(conn, tenant_id, user_id, locked=True, locked_date=utcnow(), locked_reason=text)
     audit.record(conn, tenant_id, actor, "account.lock", f"user:{user_id}", detail={"reason": text})
 
 
 def unlock(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
-    _set(
+    set_fields(
         conn,
         tenant_id,
         user_id,
@@ -211,7 +213,7 @@ def unlock(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None
 
 
 def reset_tries(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
-    _set(conn, tenant_id, user_id, failed_tries=0)
+    set_fields(conn, tenant_id, user_id, failed_tries=0)
     audit.record(conn, tenant_id, actor, "account.reset_tries", f"user:{user_id}")
 
 
@@ -247,7 +249,7 @@ def set_password(
     policy.check(password, earlier if policy.history else [])
     hashed = passwords.hash_password(password)
     now = utcnow()
-    _set(
+    set_fields(
         conn,
         tenant_id,
         user_id,
@@ -282,12 +284,12 @@ def set_password(
 
 def mfa_remove(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
     """Clear the TOTP secret: the user enrols again at the next sign-in that needs MFA."""
-    _set(conn, tenant_id, user_id, mfa_secret=None, mfa_enabled=False)
+    set_fields(conn, tenant_id, user_id, mfa_secret=None, mfa_enabled=False)
     audit.record(conn, tenant_id, actor, "account.mfa_remove", f"user:{user_id}")
 
 
 def mfa_do_not_enforce(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
-    _set(conn, tenant_id, user_id, mfa_not_enforced=True)
+    set_fields(conn, tenant_id, user_id, mfa_not_enforced=True)
     audit.record(conn, tenant_id, actor, "account.mfa_do_not_enforce", f"user:{user_id}")
 
 
@@ -296,23 +298,16 @@ def delete_credentials(
 ) -> int:
     """Revoke every credential of one kind (trusted devices, sessions); how many went."""
     _user_exists(conn, tenant_id, user_id)
-    credential = tables.Credential
-    result = conn.execute(
-        delete(credential).where(
-            credential.tenant_id == tenant_id,
-            credential.user_id == user_id,
-            credential.kind == kind,
-        )
-    )
+    count = credentials.revoke_all(conn, tenant_id, user_id, kind)
     audit.record(
         conn,
         tenant_id,
         actor,
         f"account.delete_{kind}s",
         f"user:{user_id}",
-        detail={"count": result.rowcount},
+        detail={"count": count},
     )
-    return int(result.rowcount)
+    return count
 
 
 def approve(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
@@ -320,7 +315,7 @@ def approve(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> Non
     account = get_account(conn, tenant_id, user_id)
     if account.approval != "pending":
         raise InvalidValue(f"User {user_id} is not waiting for approval")
-    _set(conn, tenant_id, user_id, approval="approved", login_allowed=True)
+    set_fields(conn, tenant_id, user_id, approval="approved", login_allowed=True)
     audit.record(conn, tenant_id, actor, "account.approve", f"user:{user_id}")
 
 
@@ -329,13 +324,13 @@ def reject(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None
     account = get_account(conn, tenant_id, user_id)
     if account.approval != "pending":
         raise InvalidValue(f"User {user_id} is not waiting for approval")
-    _set(conn, tenant_id, user_id, approval="rejected", login_allowed=False)
+    set_fields(conn, tenant_id, user_id, approval="rejected", login_allowed=False)
     audit.record(conn, tenant_id, actor, "account.reject", f"user:{user_id}")
 
 
 def mark_pending(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
     """A self-registered or just-in-time account waits for an admin's approval."""
-    _set(conn, tenant_id, user_id, approval="pending", login_allowed=False)
+    set_fields(conn, tenant_id, user_id, approval="pending", login_allowed=False)
     audit.record(conn, tenant_id, actor, "account.pending_approval", f"user:{user_id}")
 
 
@@ -414,7 +409,7 @@ def update_fields(
     end = values.get("login_allowed_to", current.login_allowed_to)
     if start is not None and end is not None and end < start:
         raise InvalidValue("loginAllowedTo must not be before loginAllowedFrom")
-    _set(conn, tenant_id, user_id, **values)
+    set_fields(conn, tenant_id, user_id, **values)
     audit.record(
         conn,
         tenant_id,
@@ -435,14 +430,7 @@ RESET_LINK_MINUTES = 60
 def reset_link(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> str:
     """A one-time password-reset secret for the user (an hour), earlier ones revoked."""
     _user_exists(conn, tenant_id, user_id)
-    credential = tables.Credential
-    conn.execute(
-        delete(credential).where(
-            credential.tenant_id == tenant_id,
-            credential.user_id == user_id,
-            credential.kind == "reset",
-        )
-    )
+    credentials.revoke_all(conn, tenant_id, user_id, "reset")
     secret, _ = credentials.new(
         conn, tenant_id, user_id, "reset", timedelta(minutes=RESET_LINK_MINUTES), actor.client
     )

@@ -132,3 +132,16 @@ def revoke(conn: Connection, tenant_id: int, user_id: str, kind: str, handle: st
         )
     )
     return bool(result.rowcount)
+
+
+def revoke_all(conn: Connection, tenant_id: int, user_id: str, kind: str) -> int:
+    """Revoke every credential of one kind a user holds; how many there were."""
+    credential = tables.Credential
+    result = conn.execute(
+        delete(credential).where(
+            credential.tenant_id == tenant_id,
+            credential.user_id == user_id,
+            credential.kind == kind,
+        )
+    )
+    return int(result.rowcount)

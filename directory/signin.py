@@ -181,7 +181,7 @@ def _fail(
             locked_date=utcnow(),
             locked_reason=f"Locked after {tries} failed sign-in attempts",
         )
-    accounts._set(conn, tenant_id, user_id, **values)
+    accounts.set_fields(conn, tenant_id, user_id, **values)
     audit.record(
         conn,
         tenant_id,
@@ -233,7 +233,7 @@ def begin(
         )
     if password_hash is not None and passwords.needs_rehash(password_hash):
         # Hashed with older parameters: the clear password is here once, to re-hash it.
-        accounts._set(conn, tenant, user_id, password_hash=passwords.hash_password(password))
+        accounts.set_fields(conn, tenant, user_id, password_hash=passwords.hash_password(password))
     account = accounts.get_account(conn, tenant, user_id)
     _check_access(conn, tenant, user_id, account, actor)
     steps: list[str] = []
@@ -326,7 +326,7 @@ def _open_session(
     session, expires = credentials.new(
         conn, tenant_id, user_id, "session", timedelta(hours=env.session_hours), actor.client
     )
-    accounts._set(conn, tenant_id, user_id, last_login=utcnow(), failed_tries=0)
+    accounts.set_fields(conn, tenant_id, user_id, last_login=utcnow(), failed_tries=0)
     audit.record(conn, tenant_id, actor, "signin.success", f"user:{user_id}")
     outcome = Outcome("signed_in", user_id, tenant_id, session=session, session_expires=expires)
     outcome.trusted_device = carried.get("trusted_device_secret")
@@ -378,7 +378,7 @@ def verify_mfa(
     account = accounts.get_account(conn, tenant_id, user_id)
     _check_access(conn, tenant_id, user_id, account, actor)  # locked meanwhile?
     if step == MFA_ENROLMENT:
-        accounts._set(conn, tenant_id, user_id, mfa_secret=secret, mfa_enabled=True)
+        accounts.set_fields(conn, tenant_id, user_id, mfa_secret=secret, mfa_enabled=True)
         audit.record(conn, tenant_id, actor, "account.mfa_enrolled", f"user:{user_id}")
     carried: dict[str, Any] = {}
     if trust_device:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from directory import accounts, audit, grid, signin, tenants, users
 from directory.audit import Actor
 from directory.errors import InvalidValue, NotFound
-from scimd.admin.users import _document, user_view_of, user_views
+from scimd.admin.users import contact_document, user_view_of, user_views
 
 Add = Callable[..., argparse.ArgumentParser]
 LIST_COLUMNS = ("id", "userName", "name", "email", "accessLocked", "lastLogin", "failedTries")
@@ -91,7 +91,7 @@ def cmd_create(engine: Engine, args: argparse.Namespace) -> None:
         contact["email"] = args.email
     if args.name:
         contact["name"] = args.name
-    document = _document({}, contact)
+    document = contact_document({}, contact)
     actor = _actor()
     with engine.begin() as conn:
         tenant_id = _tenant_id(conn, args.tenant)
@@ -117,32 +117,27 @@ def _action(name: str) -> Callable[[Engine, argparse.Namespace], None]:
         with engine.begin() as conn:
             tenant_id = _tenant_id(conn, args.tenant)
             user_id = _user_id(conn, tenant_id, args.user)
-            if name == "lock":
-                accounts.lock(conn, tenant_id, user_id, actor, args.reason)
-            elif name == "unlock":
-                accounts.unlock(conn, tenant_id, user_id, actor)
-            elif name == "block":
-                accounts.block_login(conn, tenant_id, user_id, actor, args.reason)
-            elif name == "allow":
-                accounts.allow_login(conn, tenant_id, user_id, actor)
-            elif name == "reset-tries":
-                accounts.reset_tries(conn, tenant_id, user_id, actor)
-            elif name == "approve":
-                accounts.approve(conn, tenant_id, user_id, actor)
-            elif name == "reject":
-                accounts.reject(conn, tenant_id, user_id, actor)
-            elif name == "mfa-remove":
-                accounts.mfa_remove(conn, tenant_id, user_id, actor)
-            elif name == "mfa-do-not-enforce":
-                accounts.mfa_do_not_enforce(conn, tenant_id, user_id, actor)
-            elif name == "set-password":
-                accounts.set_password(
-                    conn, tenant_id, user_id, actor, password, force_change=args.force_change
-                )
+            _RUN[name](conn, tenant_id, user_id, actor, args, password)
             view = user_view_of(conn, tenant_id, user_id)
         _print_users([view], args.json)
 
     return run
+
+
+_RUN: dict[str, Callable[..., Any]] = {
+    "lock": lambda c, t, u, a, args, _: accounts.lock(c, t, u, a, args.reason),
+    "unlock": lambda c, t, u, a, *_: accounts.unlock(c, t, u, a),
+    "block": lambda c, t, u, a, args, _: accounts.block_login(c, t, u, a, args.reason),
+    "allow": lambda c, t, u, a, *_: accounts.allow_login(c, t, u, a),
+    "reset-tries": lambda c, t, u, a, *_: accounts.reset_tries(c, t, u, a),
+    "approve": lambda c, t, u, a, *_: accounts.approve(c, t, u, a),
+    "reject": lambda c, t, u, a, *_: accounts.reject(c, t, u, a),
+    "mfa-remove": lambda c, t, u, a, *_: accounts.mfa_remove(c, t, u, a),
+    "mfa-do-not-enforce": lambda c, t, u, a, *_: accounts.mfa_do_not_enforce(c, t, u, a),
+    "set-password": lambda c, t, u, a, args, password: accounts.set_password(
+        c, t, u, a, password, force_change=args.force_change
+    ),
+}
 
 
 def cmd_delete(engine: Engine, args: argparse.Namespace) -> None:

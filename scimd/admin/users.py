@@ -129,7 +129,7 @@ def user_view(
     }
 
 
-def _document(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def contact_document(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """The SCIM document after contact-field changes, validated as a SCIM write is."""
     document = {key: value for key, value in current.items()}
     if "userName" in changes:
@@ -311,7 +311,7 @@ class UserAdmin:
         contact, account, grants = _split(await read_object(request))
         if not contact.get("userName"):
             raise InvalidValue("userName is required")
-        document = _document({}, contact)
+        document = contact_document({}, contact)
 
         def work(conn: Connection) -> dict[str, Any]:
             stored = users.create_user(conn, tenant_id, document, shared_logins=self.shared_logins)
@@ -336,7 +336,7 @@ class UserAdmin:
         def work(conn: Connection) -> dict[str, Any]:
             if contact:
                 current = users.get_user(conn, tenant_id, user_id, for_update=True)
-                document = _document(current.document, contact)
+                document = contact_document(current.document, contact)
                 users.replace_user(
                     conn,
                     tenant_id,
