@@ -9,7 +9,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -138,6 +148,11 @@ _ACTIVE_ELSEWHERE_BY_EMAIL = (
         or_(tables.User.active.is_(None), tables.User.active.is_(True)),
     )
     .limit(1)
+)
+
+
+_ACTIVE_ELSEWHERE = select(
+    or_(exists(_ACTIVE_ELSEWHERE_BY_NAME), exists(_ACTIVE_ELSEWHERE_BY_EMAIL))
 )
 
 

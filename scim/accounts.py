@@ -159,3 +159,13 @@ def expand_requested(query: Mapping[str, Any]) -> Mapping[str, Any]:
         elif name:
             names.append(name)
     return {**query, "attributes": ",".join(names)}
+
+
+def touches(patch: Any) -> bool:
+    """Whether a PATCH may change the extension: an operation on its URN, or a pathless one
+    (whose value may carry it). Others skip reading the account at all."""
+    for operation in patch.operations or []:
+        path = str(operation.path or "")
+        if not path or ACCOUNT.lower() in path.lower():
+            return True
+    return False

@@ -100,11 +100,13 @@ class UserEndpoints(ResourceEndpoints):
             # Checked before applying: a stale If-Match fails even when the
             # PATCH would change nothing.
             raise VersionMismatch(f"User {id} is at version {current.version}")
-        self._with_account(conn, tenant_id, [current])  # PATCH paths may address it
+        touches = scim_accounts.touches(patch)
+        if touches:  # PATCH paths address it: the operations apply to the current state
+            self._with_account(conn, tenant_id, [current])
         resource = user_resource(current, "")
-        before = current.extras[ACCOUNT] if full else current.extras.pop(ACCOUNT)
+        current.extras.pop(ACCOUNT, None)
         if not patch.patch(resource):
-            return current
+            return self._shown(conn, tenant_id, current, full)
         document, extension = scim_accounts.split(resource)
         stored = users.replace_user(
             conn,
@@ -115,11 +117,14 @@ class UserEndpoints(ResourceEndpoints):
             current=current,
             shared_logins=self.shared_logins,
         )
-        if extension != before:
+        if touches:
             self._apply_account(conn, tenant_id, id, extension)
+        return self._shown(conn, tenant_id, stored, full)
+
+    def _shown(self, conn: Connection, tenant_id: int, user: StoredUser, full: bool) -> StoredUser:
         if full:
-            self._with_account(conn, tenant_id, [stored])
-        return stored
+            self._with_account(conn, tenant_id, [user])
+        return user
 
     def delete(self, conn: Connection, tenant_id: int, id: str, version: int | None) -> None:
         users.delete_user(conn, tenant_id, id, expected_version=version)
