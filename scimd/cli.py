@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from directory import database, tenants
 from directory.errors import DirectoryError
-from scimd import cli_users
+from scimd import cli_admin, cli_users
 from scimd.settings import Settings
 
 
@@ -194,6 +194,7 @@ def _parser() -> argparse.ArgumentParser:
         return lambda args: handler(_engine(args), args)
 
     cli_users.register(commands, add, with_engine)
+    cli_admin.register(commands, add, with_engine)
     return parser
 
 

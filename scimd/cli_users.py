@@ -27,7 +27,7 @@ Add = Callable[..., argparse.ArgumentParser]
 LIST_COLUMNS = ("id", "userName", "name", "email", "accessLocked", "lastLogin", "failedTries")
 
 
-def _actor() -> Actor:
+def actor() -> Actor:
     try:
         who = getpass.getuser()
     except (KeyError, OSError):
@@ -92,11 +92,11 @@ def cmd_create(engine: Engine, args: argparse.Namespace) -> None:
     if args.name:
         contact["name"] = args.name
     document = contact_document({}, contact)
-    actor = _actor()
+    who = actor()
     with engine.begin() as conn:
         tenant_id = _tenant_id(conn, args.tenant)
         stored = users.create_user(conn, tenant_id, document, shared_logins=args.shared_logins)
-        audit.record(conn, tenant_id, actor, "user.create", f"user:{stored.id}", detail=contact)
+        audit.record(conn, tenant_id, who, "user.create", f"user:{stored.id}", detail=contact)
         view = user_view_of(conn, tenant_id, stored.id)
     _print_users([view], args.json)
 
@@ -112,14 +112,19 @@ def _password(args: argparse.Namespace) -> str:
 
 def _action(name: str) -> Callable[[Engine, argparse.Namespace], None]:
     def run(engine: Engine, args: argparse.Namespace) -> None:
-        actor = _actor()
+        """The action on every user named, in one transaction: all of them, or none."""
+        who = actor()
         password = _password(args) if name == "set-password" else None
         with engine.begin() as conn:
             tenant_id = _tenant_id(conn, args.tenant)
-            user_id = _user_id(conn, tenant_id, args.user)
-            _RUN[name](conn, tenant_id, user_id, actor, args, password)
-            view = user_view_of(conn, tenant_id, user_id)
-        _print_users([view], args.json)
+            ids = [_user_id(conn, tenant_id, user) for user in args.users]
+            for user_id in ids:
+                try:
+                    _RUN[name](conn, tenant_id, user_id, who, args, password)
+                except (InvalidValue, NotFound) as exc:
+                    raise type(exc)(f"{exc.detail} (nothing was changed)") from exc
+            views = user_views(conn, tenant_id, ids)
+        _print_users(views, args.json)
 
     return run
 
@@ -142,14 +147,16 @@ _RUN: dict[str, Callable[..., Any]] = {
 
 def cmd_delete(engine: Engine, args: argparse.Namespace) -> None:
     if not args.yes:
-        raise InvalidValue(f"deleting {args.user!r} cannot be undone; add --yes to confirm")
-    actor = _actor()
+        raise InvalidValue("deleting users cannot be undone; add --yes to confirm")
+    who = actor()
     with engine.begin() as conn:
         tenant_id = _tenant_id(conn, args.tenant)
-        user_id = _user_id(conn, tenant_id, args.user)
-        users.delete_user(conn, tenant_id, user_id)
-        audit.record(conn, tenant_id, actor, "user.delete", f"user:{user_id}")
-    print(f"deleted user {user_id}")
+        ids = [_user_id(conn, tenant_id, user) for user in args.users]
+        for user_id in ids:
+            users.delete_user(conn, tenant_id, user_id)
+            audit.record(conn, tenant_id, who, "user.delete", f"user:{user_id}")
+    for user_id in ids:
+        print(f"deleted user {user_id}")
 
 
 ACTIONS = {
@@ -200,7 +207,12 @@ def register(
     )
     for name, (help, extras) in ACTIONS.items():
         parser = sub(name, _action(name), help)
-        parser.add_argument("user", help="id, userName or email")
+        parser.add_argument(
+            "users",
+            nargs=1 if name == "set-password" else "+",
+            metavar="USER",
+            help="id, userName or email; several: all of them or none",
+        )
         if "reason" in extras:
             parser.add_argument("--reason", required=True)
         if "reason?" in extras:
@@ -208,6 +220,6 @@ def register(
         if "password" in extras:
             parser.add_argument("--password-stdin", action="store_true")
             parser.add_argument("--force-change", action="store_true")
-    delete = sub("delete", cmd_delete, "delete a user")
-    delete.add_argument("user", help="id, userName or email")
+    delete = sub("delete", cmd_delete, "delete users, all of them or none")
+    delete.add_argument("users", nargs="+", metavar="USER", help="id, userName or email")
     delete.add_argument("--yes", action="store_true", help="confirm the deletion")

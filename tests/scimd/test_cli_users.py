@@ -108,3 +108,62 @@ def test_cli_refusals_are_one_readable_line(database_url, tenant):
         input="short\n",
     )
     assert short.returncode == 1 and "at least" in short.stderr
+
+
+def test_several_users_take_an_action_all_or_none(database_url, tenant):
+    names = []
+    for _ in range(2):
+        name = f"many-{uuid.uuid4().hex[:8]}@example.com"
+        _ok(_scimd(database_url, "user", "create", "--tenant", tenant.name, "--user-name", name))
+        names.append(name)
+    refused = _scimd(
+        database_url, "user", "lock", "--tenant", tenant.name, *names, "nobody@x.example"
+    )
+    assert refused.returncode == 1 and "nobody" in refused.stderr
+    listed = json.loads(
+        _ok(_scimd(database_url, "user", "list", "--tenant", tenant.name, "--locked", "--json"))
+    )
+    assert not {u["userName"] for u in listed["users"]} & set(names)
+    locked = json.loads(
+        _ok(_scimd(database_url, "user", "lock", "--tenant", tenant.name, *names, "--json"))
+    )
+    assert [u["locked"] for u in locked] == [True, True]
+
+
+def test_settings_and_the_audit_trail_from_the_command_line(database_url, tenant):
+    shown = json.loads(_ok(_scimd(database_url, "settings", "show", "--tenant", tenant.name)))
+    assert shown["max_failed_tries"] == 5
+    changed = json.loads(
+        _ok(
+            _scimd(
+                database_url,
+                "settings",
+                "set",
+                "--tenant",
+                tenant.name,
+                "max_failed_tries=3",
+                "password.min_length=16",
+                "mfa_required=true",
+            )
+        )
+    )
+    assert changed["max_failed_tries"] == 3 and changed["password"]["min_length"] == 16
+    assert changed["password"]["min_classes"] == 3 and changed["mfa_required"] is True
+    for bad in ("max_failed_tries=0", "colour=1", "password.min_length=x", "nothing"):
+        result = _scimd(database_url, "settings", "set", "--tenant", tenant.name, bad)
+        assert result.returncode == 1 and result.stderr.startswith("scimd: "), result.stderr
+    trail = json.loads(
+        _ok(
+            _scimd(
+                database_url,
+                "audit",
+                "--tenant",
+                tenant.name,
+                "--action",
+                "settings.update",
+                "--json",
+            )
+        )
+    )
+    assert len(trail) == 1 and trail[0]["actor"].startswith("cli:")
+    assert trail[0]["detail"]["settings"]["max_failed_tries"] == 3
