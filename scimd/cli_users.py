@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 from directory import accounts, audit, grid, signin, tenants, users
 from directory.audit import Actor
 from directory.errors import InvalidValue, NotFound
-from scimd.admin.users import contact_document, user_view_of, user_views
+from scimd.admin.views import contact_document, user_view_of, user_views
 
 Add = Callable[..., argparse.ArgumentParser]
 LIST_COLUMNS = ("id", "userName", "name", "email", "accessLocked", "lastLogin", "failedTries")
