@@ -14,10 +14,10 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from directory import audit, catalog, credentials, environment, passwords, tables
+from directory import audit, catalog, credentials, environment, passwords, tables, users
 from directory.audit import Actor
 from directory.clock import as_utc, utcnow
-from directory.errors import InvalidValue, NotFound
+from directory.errors import InvalidValue
 
 REASON_LENGTH = 500
 
@@ -84,14 +84,6 @@ def _iso(moment: datetime | None) -> str | None:
     return None if moment is None else as_utc(moment).isoformat().replace("+00:00", "Z")
 
 
-def _user_exists(conn: Connection, tenant_id: int, user_id: str) -> None:
-    found = conn.execute(
-        select(tables.User.id).where(tables.User.tenant_id == tenant_id, tables.User.id == user_id)
-    ).first()
-    if found is None:
-        raise NotFound(f"User {user_id} not found")
-
-
 def _from_row(user_id: str, row: Any, default_mfa: bool) -> Account:
     if row is None:
         return Account(user_id=user_id, mfa_required_default=default_mfa)
@@ -119,7 +111,7 @@ def _from_row(user_id: str, row: Any, default_mfa: bool) -> Account:
 
 
 def get_account(conn: Connection, tenant_id: int, user_id: str) -> Account:
-    _user_exists(conn, tenant_id, user_id)
+    users.require_user(conn, tenant_id, user_id)
     row = conn.execute(
         select(tables.Account.__table__).where(
             tables.Account.tenant_id == tenant_id, tables.Account.user_id == user_id
@@ -143,7 +135,7 @@ def accounts_of(conn: Connection, tenant_id: int, user_ids: list[str]) -> dict[s
 
 
 def _ensure_row(conn: Connection, tenant_id: int, user_id: str) -> None:
-    _user_exists(conn, tenant_id, user_id)
+    users.require_user(conn, tenant_id, user_id)
     exists = conn.execute(
         select(tables.Account.user_id)
         .where(tables.Account.tenant_id == tenant_id, tables.Account.user_id == user_id)
@@ -297,7 +289,7 @@ def delete_credentials(
     conn: Connection, tenant_id: int, user_id: str, actor: Actor, kind: str
 ) -> int:
     """Revoke every credential of one kind (trusted devices, sessions); how many went."""
-    _user_exists(conn, tenant_id, user_id)
+    users.require_user(conn, tenant_id, user_id)
     count = credentials.revoke_all(conn, tenant_id, user_id, kind)
     audit.record(
         conn,
@@ -310,22 +302,25 @@ def delete_credentials(
     return count
 
 
-def approve(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
-    """Approve a pending account: it gets login access."""
+def _decide(
+    conn: Connection, tenant_id: int, user_id: str, actor: Actor, approval: str, allowed: bool
+) -> None:
     account = get_account(conn, tenant_id, user_id)
     if account.approval != "pending":
         raise InvalidValue(f"User {user_id} is not waiting for approval")
-    set_fields(conn, tenant_id, user_id, approval="approved", login_allowed=True)
-    audit.record(conn, tenant_id, actor, "account.approve", f"user:{user_id}")
+    set_fields(conn, tenant_id, user_id, approval=approval, login_allowed=allowed)
+    action = "account.approve" if allowed else "account.reject"
+    audit.record(conn, tenant_id, actor, action, f"user:{user_id}")
+
+
+def approve(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
+    """Approve a pending account: it gets login access."""
+    _decide(conn, tenant_id, user_id, actor, "approved", True)
 
 
 def reject(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
     """Reject a pending account: it stays without login access, marked rejected."""
-    account = get_account(conn, tenant_id, user_id)
-    if account.approval != "pending":
-        raise InvalidValue(f"User {user_id} is not waiting for approval")
-    set_fields(conn, tenant_id, user_id, approval="rejected", login_allowed=False)
-    audit.record(conn, tenant_id, actor, "account.reject", f"user:{user_id}")
+    _decide(conn, tenant_id, user_id, actor, "rejected", False)
 
 
 def mark_pending(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
@@ -429,7 +424,7 @@ RESET_LINK_MINUTES = 60
 
 def reset_link(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> str:
     """A one-time password-reset secret for the user (an hour), earlier ones revoked."""
-    _user_exists(conn, tenant_id, user_id)
+    users.require_user(conn, tenant_id, user_id)
     credentials.revoke_all(conn, tenant_id, user_id, "reset")
     secret, _ = credentials.new(
         conn, tenant_id, user_id, "reset", timedelta(minutes=RESET_LINK_MINUTES), actor.client

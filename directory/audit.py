@@ -50,6 +50,18 @@ class Event:
     client: str | None
     detail: dict[str, Any]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat().replace("+00:00", "Z"),
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "result": self.result,
+            "client": self.client,
+            "detail": self.detail,
+        }
+
 
 def _scrub(detail: Mapping[str, Any]) -> dict[str, Any]:
     return {

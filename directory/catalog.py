@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from directory import audit, tables
+from directory import audit, tables, users
 from directory.audit import Actor
 from directory.errors import InvalidValue, NotFound
 
@@ -319,13 +319,7 @@ def copy_access(
     """Add another account's roles, role groups, user groups and DAC groups to this one."""
     if from_user_id == user_id:
         raise InvalidValue("an account cannot copy its own access")
-    source = conn.execute(
-        select(tables.User.id).where(
-            tables.User.tenant_id == tenant_id, tables.User.id == from_user_id
-        )
-    ).first()
-    if source is None:
-        raise NotFound(f"User {from_user_id} not found")
+    users.require_user(conn, tenant_id, from_user_id)
     held = grants_of(conn, tenant_id, [from_user_id])[from_user_id]
     for kind in GRANTABLE:
         if held[kind]:

@@ -122,26 +122,20 @@ def revoke(conn: Connection, tenant_id: int, user_id: str, kind: str, handle: st
     """Revoke the credential a listing's ``id`` names; False if there is none."""
     if len(handle) != HANDLE_LENGTH or not all(c in "0123456789abcdef" for c in handle):
         return False
+    prefix = tables.Credential.token_hash.startswith(handle, autoescape=True)
+    return bool(revoke_all(conn, tenant_id, user_id, kind, prefix))
+
+
+def revoke_all(conn: Connection, tenant_id: int, user_id: str, kind: str, *narrower: Any) -> int:
+    """Revoke every credential of one kind a user holds (``narrower``: only those matching
+    these conditions too); how many there were."""
     credential = tables.Credential
     result = conn.execute(
         delete(credential).where(
             credential.tenant_id == tenant_id,
             credential.user_id == user_id,
             credential.kind == kind,
-            credential.token_hash.startswith(handle, autoescape=True),
-        )
-    )
-    return bool(result.rowcount)
-
-
-def revoke_all(conn: Connection, tenant_id: int, user_id: str, kind: str) -> int:
-    """Revoke every credential of one kind a user holds; how many there were."""
-    credential = tables.Credential
-    result = conn.execute(
-        delete(credential).where(
-            credential.tenant_id == tenant_id,
-            credential.user_id == user_id,
-            credential.kind == kind,
+            *narrower,
         )
     )
     return int(result.rowcount)

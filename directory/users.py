@@ -234,6 +234,17 @@ def get_user(
     return user
 
 
+_USER_EXISTS = select(tables.User.id).where(
+    tables.User.tenant_id == bindparam("tenant"), tables.User.id == bindparam("id")
+)
+
+
+def require_user(conn: Connection, tenant_id: int, user_id: str) -> None:
+    """NotFound unless the tenant has this user: the cheap check before touching what it owns."""
+    if conn.execute(_USER_EXISTS, {"tenant": tenant_id, "id": user_id}).first() is None:
+        raise NotFound(f"User {user_id} not found")
+
+
 def find_user_by_name(conn: Connection, tenant_id: int, user_name: str) -> StoredUser | None:
     """The user whose userName is ``user_name`` (compared case-insensitively), if any."""
     row = conn.execute(

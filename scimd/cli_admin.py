@@ -61,19 +61,7 @@ def cmd_audit(engine: Engine, args: argparse.Namespace) -> None:
             action=args.action,
             limit=args.count,
         )
-    rows = [
-        {
-            "id": e.id,
-            "at": e.at.isoformat().replace("+00:00", "Z"),
-            "actor": e.actor,
-            "action": e.action,
-            "target": e.target,
-            "result": e.result,
-            "client": e.client,
-            "detail": e.detail,
-        }
-        for e in found
-    ]
+    rows = [event.to_json() for event in found]
     if args.json:
         print(json.dumps(rows, indent=2))
         return

@@ -42,7 +42,7 @@ def _tenant_id(conn: Connection, name: str) -> int:
 def _user_id(conn: Connection, tenant_id: int, name: str) -> str:
     """A user named by id, userName or email, in this tenant."""
     try:
-        users.get_user(conn, tenant_id, name)
+        users.require_user(conn, tenant_id, name)
         return name
     except NotFound:
         pass

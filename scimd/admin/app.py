@@ -80,21 +80,7 @@ class AuditAdmin:
                 before_id=before,
                 limit=limit,
             )
-            return {
-                "events": [
-                    {
-                        "id": e.id,
-                        "at": e.at.isoformat().replace("+00:00", "Z"),
-                        "actor": e.actor,
-                        "action": e.action,
-                        "target": e.target,
-                        "result": e.result,
-                        "client": e.client,
-                        "detail": e.detail,
-                    }
-                    for e in found
-                ]
-            }
+            return {"events": [event.to_json() for event in found]}
 
         return JSONResponse(await self.units.read(work))
 

@@ -132,14 +132,6 @@ class UserAdmin:
         actor = Actor("admin-token", str(principal.token_id), client_address(request))
         return principal.tenant_id, actor
 
-    @staticmethod
-    def _views(conn: Connection, tenant_id: int, ids: list[str]) -> list[dict[str, Any]]:
-        return user_views(conn, tenant_id, ids)
-
-    @staticmethod
-    def _view(conn: Connection, tenant_id: int, user_id: str) -> dict[str, Any]:
-        return user_view_of(conn, tenant_id, user_id)
-
     # --- the grid and one user -----------------------------------------------------------
 
     @staticmethod
@@ -173,7 +165,7 @@ class UserAdmin:
 
         def work(conn: Connection) -> dict[str, Any]:
             page = grid.query(conn, tenant_id, query)
-            views = self._views(conn, tenant_id, page.user_ids)
+            views = user_views(conn, tenant_id, page.user_ids)
             if columns:
                 views = [{"id": v["id"], **{c: v[c] for c in columns}} for v in views]
             return {"totalResults": page.total, "startIndex": query.offset + 1, "users": views}
@@ -191,7 +183,7 @@ class UserAdmin:
             stored = users.create_user(conn, tenant_id, document, shared_logins=self.shared_logins)
             audit.record(conn, tenant_id, actor, "user.create", f"user:{stored.id}", detail=contact)
             _apply(conn, tenant_id, stored.id, actor, account, grants)
-            return self._view(conn, tenant_id, stored.id)
+            return user_view_of(conn, tenant_id, stored.id)
 
         return JSONResponse(await self.units.write(work), status_code=201)
 
@@ -199,7 +191,7 @@ class UserAdmin:
         tenant_id, _ = await self._actor(request)
         user_id = request.path_params["id"]
         return JSONResponse(
-            await self.units.read(lambda conn: self._view(conn, tenant_id, user_id))
+            await self.units.read(lambda conn: user_view_of(conn, tenant_id, user_id))
         )
 
     async def patch_user(self, request: Request) -> Response:
@@ -223,7 +215,7 @@ class UserAdmin:
                     conn, tenant_id, actor, "user.update", f"user:{user_id}", detail=contact
                 )
             _apply(conn, tenant_id, user_id, actor, account, grants)
-            return self._view(conn, tenant_id, user_id)
+            return user_view_of(conn, tenant_id, user_id)
 
         return JSONResponse(await self.units.write(work))
 
@@ -276,7 +268,7 @@ class UserAdmin:
             raise ApiError(503, "mail_not_configured", "No SMTP server is configured")
 
         def work(conn: Connection) -> tuple[dict[str, Any], str, str]:
-            view = self._view(conn, tenant_id, user_id)
+            view = user_view_of(conn, tenant_id, user_id)
             if not view["email"]:
                 raise InvalidValue("The user has no email address to mail")
             if mode == "mail-password":
@@ -303,7 +295,7 @@ class UserAdmin:
                 f"user:{user_id}",
                 detail={"mode": mode},
             )
-            return self._view(conn, tenant_id, user_id), view["email"], text
+            return user_view_of(conn, tenant_id, user_id), view["email"], text
 
         view, address, text = await self.units.write(work)
         await run_in_threadpool(self.mailer.send, address, "Your password", text)
@@ -321,7 +313,7 @@ class UserAdmin:
 
         def work(conn: Connection) -> dict[str, Any]:
             run(conn, tenant_id, user_id)
-            return self._view(conn, tenant_id, user_id)
+            return user_view_of(conn, tenant_id, user_id)
 
         return JSONResponse(await self.units.write(work))
 
@@ -376,7 +368,7 @@ class UserAdmin:
         user_id, kind = request.path_params["id"], _CREDENTIAL_KINDS[path]
 
         def work(conn: Connection) -> dict[str, Any]:
-            self._view(conn, tenant_id, user_id)  # 404 for another tenant's user
+            users.require_user(conn, tenant_id, user_id)  # 404 for another tenant's user
             found = credentials.listed(conn, tenant_id, user_id, kind)
             return {path: [c.to_json() for c in found]}
 
@@ -411,7 +403,7 @@ class UserAdmin:
             raise InvalidValue("name is text of at most 100 characters")
 
         def work(conn: Connection) -> dict[str, Any]:
-            self._view(conn, tenant_id, user_id)
+            users.require_user(conn, tenant_id, user_id)
             secret, _ = credentials.new(
                 conn,
                 tenant_id,
@@ -465,7 +457,7 @@ class UserAdmin:
 
         def work(conn: Connection) -> dict[str, Any]:
             ids = accounts.pending(conn, tenant_id)
-            return {"totalResults": len(ids), "users": self._views(conn, tenant_id, ids)}
+            return {"totalResults": len(ids), "users": user_views(conn, tenant_id, ids)}
 
         return JSONResponse(await self.units.read(work))
 
