@@ -145,6 +145,15 @@ def _ensure_row(conn: Connection, tenant_id: int, user_id: str) -> None:
         conn.execute(insert(tables.Account).values(tenant_id=tenant_id, user_id=user_id))
 
 
+_INSERT_ACCOUNT = insert(tables.Account)
+
+
+def create_row(conn: Connection, tenant_id: int, user_id: str, **values: Any) -> None:
+    """The account row of a user created in this transaction, with ``values`` set: one
+    statement where ``set_fields`` takes four (imports create thousands)."""
+    conn.execute(_INSERT_ACCOUNT, {"tenant_id": tenant_id, "user_id": user_id, **values})
+
+
 def set_fields(conn: Connection, tenant_id: int, user_id: str, **values: Any) -> None:
     """Set account columns (the row made if missing), with no rule and no audit: for the
     actions here and the sign-in steps, which check and audit for themselves."""
@@ -276,7 +285,7 @@ def set_password(
 
 def mfa_remove(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -> None:
     """Clear the TOTP secret: the user enrols again at the next sign-in that needs MFA."""
-    set_fields(conn, tenant_id, user_id, mfa_secret=None, mfa_enabled=False)
+    set_fields(conn, tenant_id, user_id, mfa_secret=None, mfa_enabled=False, mfa_last_step=None)
     audit.record(conn, tenant_id, actor, "account.mfa_remove", f"user:{user_id}")
 
 

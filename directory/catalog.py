@@ -1,7 +1,9 @@
 """What can be granted to an account, and the grants: roles, role groups, groups, licences.
 
 A tenant's catalog holds roles, role groups (a named set of roles), user
-groups, DAC (data-access-control) groups, licences and user types. A role
+groups, DAC (data-access-control) groups, licences, user types and resource
+groups (the defaults of people's HR records: department, cost centre,
+currency and the rest; see ``directory.resources``). A role
 may name the licences and user types allowed to hold it (none named: any);
 granting it, or a role group holding it, to an account whose licence or type
 is not allowed is refused, and so is changing an account's licence or type
@@ -16,14 +18,26 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
-from directory import audit, tables, users
+from directory import audit, iso, tables, users
 from directory.audit import Actor
 from directory.errors import InvalidValue, NotFound
 
-KINDS = ("role", "role_group", "user_group", "dac_group", "licence", "user_type")
+KINDS = ("role", "role_group", "user_group", "dac_group", "licence", "user_type", "resource_group")
 GRANTABLE = ("role", "role_group", "user_group", "dac_group")
 CODE_LENGTH = 64
 NAME_LENGTH = 200
+# A resource group's defaults: JSON name -> the longest text it may be (None: true/false).
+RESOURCE_DEFAULTS: dict[str, int | None] = {
+    "countryCode": 2,
+    "currency": 3,
+    "department": 100,
+    "departmentDescription": 200,
+    "costCentre": 100,
+    "costCentreDescription": 200,
+    "staff": None,
+    "paymentMethod": 100,
+    "paymentTerms": 100,
+}
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,30 @@ def _rules(conn: Connection, tenant_id: int, kind: str, body: dict[str, Any]) ->
         roles = _codes(body.get("roles"), "roles")
         require(conn, tenant_id, "role", roles)
         return {"roles": roles}
+    if kind == "resource_group":
+        return _resource_defaults(body)
     return {}
+
+
+def _resource_defaults(body: dict[str, Any]) -> dict[str, Any]:
+    defaults: dict[str, Any] = {}
+    for name, length in RESOURCE_DEFAULTS.items():
+        value = body.get(name)
+        if value is None or value == "":
+            continue
+        if length is None:
+            if not isinstance(value, bool):
+                raise InvalidValue(f"{name} must be true or false")
+        elif not isinstance(value, str) or len(value.strip()) > length:
+            raise InvalidValue(f"{name} must be text of at most {length} characters")
+        elif name == "countryCode":
+            value = iso.country_code(value)
+        elif name == "currency":
+            value = iso.currency_code(value)
+        else:
+            value = value.strip()
+        defaults[name] = value
+    return defaults
 
 
 def require(conn: Connection, tenant_id: int, kind: str, codes: Iterable[str]) -> None:
@@ -136,30 +173,47 @@ def put_entry(
     return Entry(kind, code, name, rules)
 
 
+# Kind -> (the kind whose rules may name it, the rule).
+_REFERRERS = {
+    "role": ("role_group", "roles"),
+    "licence": ("role", "licences"),
+    "user_type": ("role", "userTypes"),
+}
+
+
 def delete_entry(conn: Connection, tenant_id: int, kind: str, code: str, actor: Actor) -> None:
-    """Remove an entry nobody holds (grants, role groups, accounts refer to it)."""
+    """Remove an entry nothing refers to: no grant, account, resource or other entry's rule."""
     get_entry(conn, tenant_id, kind, code)
     grant = tables.Grant
-    held = conn.execute(
-        select(grant.user_id)
-        .where(grant.tenant_id == tenant_id, grant.kind == kind, grant.code == code)
-        .limit(1)
-    ).first()
-    account = tables.Account
-    column = {"licence": account.access_licence, "user_type": account.user_type}.get(kind)
-    if column is not None:
+    held = (
+        conn.execute(
+            select(grant.user_id)
+            .where(grant.tenant_id == tenant_id, grant.kind == kind, grant.code == code)
+            .limit(1)
+        ).first()
+        is not None
+    )
+    account, resource = tables.Account, tables.Resource
+    holder = {
+        "licence": (account.tenant_id, account.access_licence),
+        "user_type": (account.tenant_id, account.user_type),
+        "resource_group": (resource.tenant_id, resource.resource_group),
+    }.get(kind)
+    if holder is not None:
+        tenant_column, column = holder
         held = (
             held
             or conn.execute(
-                select(account.user_id)
-                .where(account.tenant_id == tenant_id, column == code)
-                .limit(1)
+                select(column).where(tenant_column == tenant_id, column == code).limit(1)
             ).first()
+            is not None
         )
-    in_groups = kind == "role" and any(
-        code in group.rules.get("roles", []) for group in entries(conn, tenant_id, "role_group")
+    # Rules of other entries naming it: a role group's roles, a role's licences and types.
+    referrer = _REFERRERS.get(kind)
+    named = referrer is not None and any(
+        code in other.rules.get(referrer[1], []) for other in entries(conn, tenant_id, referrer[0])
     )
-    if held or in_groups:
+    if held or named:
         raise InvalidValue(f"{kind.replace('_', ' ')} {code!r} is still in use")
     entry = tables.CatalogEntry
     conn.execute(
@@ -245,19 +299,26 @@ def check_account(
     licence_now = current_licence if licence is ... else licence
     type_now = current_type if user_type is ... else user_type
     for code in sorted(roles if roles is not None else effective_roles(conn, tenant_id, user_id)):
-        role = get_entry(conn, tenant_id, "role", code)
-        allowed_licences = role.rules.get("licences") or []
-        allowed_types = role.rules.get("userTypes") or []
-        if allowed_licences and licence_now not in allowed_licences:
-            raise InvalidValue(
-                f"role {code!r} needs one of the licences {', '.join(allowed_licences)}; "
-                f"the account has {licence_now or 'none'}"
-            )
-        if allowed_types and type_now not in allowed_types:
-            raise InvalidValue(
-                f"role {code!r} is for user types {', '.join(allowed_types)}; "
-                f"the account is {type_now or 'untyped'}"
-            )
+        refusal = role_refusal(get_entry(conn, tenant_id, "role", code), licence_now, type_now)
+        if refusal:
+            raise InvalidValue(refusal)
+
+
+def role_refusal(role: Entry, licence: Any, user_type: Any) -> str | None:
+    """Why an account of this licence and user type may not hold ``role``, or None."""
+    allowed_licences = role.rules.get("licences") or []
+    allowed_types = role.rules.get("userTypes") or []
+    if allowed_licences and licence not in allowed_licences:
+        return (
+            f"role {role.code!r} needs one of the licences {', '.join(allowed_licences)}; "
+            f"the account has {licence or 'none'}"
+        )
+    if allowed_types and user_type not in allowed_types:
+        return (
+            f"role {role.code!r} is for user types {', '.join(allowed_types)}; "
+            f"the account is {user_type or 'untyped'}"
+        )
+    return None
 
 
 def set_grants(

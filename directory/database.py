@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from directory.errors import InvalidValue
 from directory.values import comparison_key
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/scimd.db"
@@ -40,7 +41,10 @@ def create_store_engine(url: str, *, pool_size: int = 4, pre_ping: bool = False)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
+        if not database or database == ":memory:":
+            # Every pooled connection would get a database of its own, gone at exit.
+            raise InvalidValue("an in-memory SQLite database cannot be a store; name a file")
+        if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
             url,

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from directory import tables
+from directory import iso, tables
 from directory.errors import InvalidValue
 from directory.passwords import PasswordPolicy
 
@@ -31,10 +31,21 @@ class Environment:
     session_hours: int = 12
     """How long a sign-in session lasts."""
 
+    self_registration: bool = False
+    """People may create their own account at ``/auth/register``."""
+
+    approval_required: bool = True
+    """Accounts people create themselves (registration, first federated sign-in) wait for
+    an admin's approval before they may sign in."""
+
+    default_country_code: str = "GB"
+    """ISO 3166 country of imported HR records that name none (nor does their group)."""
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
+_FLAGS = {f.name for f in fields(Environment) if f.type in (bool, "bool")}
 _LIMITS = {
     "max_failed_tries": (1, 100),
     "trusted_device_days": (0, 365),
@@ -62,9 +73,13 @@ def from_json(document: dict[str, Any]) -> Environment:
         raise InvalidValue(f"unknown setting {unknown[0]!r}")
     values: dict[str, Any] = {}
     for name, value in document.items():
-        if name == "mfa_required":
+        if name == "default_country_code":
+            if not isinstance(value, str):
+                raise InvalidValue(f"{name} must be an ISO 3166 country code")
+            values[name] = iso.country_code(value)
+        elif name in _FLAGS:
             if not isinstance(value, bool):
-                raise InvalidValue("mfa_required must be true or false")
+                raise InvalidValue(f"{name} must be true or false")
             values[name] = value
         elif name == "password":
             if not isinstance(value, dict):

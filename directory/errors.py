@@ -8,6 +8,8 @@
     ├── VersionMismatch     the caller's expected version is not the stored one
     ├── InvalidValue        a value breaks a rule of the directory (empty userName, unknown member)
     ├── Unavailable         the store could not be reached, or stayed locked: nothing was written
+    ├── NotConfigured       the installation lacks a setting this needs (a key, a mail server)
+    ├── RegistrationClosed  the tenant does not let people create their own accounts
     └── SignInRefused       a sign-in step failed; ``code`` is all the caller may tell the client
         ├── InvalidCredentials   unknown login, wrong password, wrong or expired code/challenge
         ├── AccountLocked        locked by an admin or by too many failed tries
@@ -53,6 +55,18 @@ class InvalidValue(DirectoryError):
     """Raised when a value breaks a rule of the directory."""
 
     code = "invalid_value"
+
+
+class NotConfigured(DirectoryError):
+    """Raised when the installation lacks a setting the request needs; retrying will not help."""
+
+    code = "not_configured"
+
+
+class RegistrationClosed(DirectoryError):
+    """Raised when someone registers where the tenant (or no tenant) allows it."""
+
+    code = "registration_closed"
 
 
 class Unavailable(DirectoryError):

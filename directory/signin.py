@@ -15,12 +15,13 @@ revealed to someone without its password.
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
 
 from directory import accounts, audit, credentials, environment, passwords, tables
 from directory.audit import Actor
@@ -32,6 +33,7 @@ from directory.errors import (
     SignInRefused,
     Throttled,
 )
+from directory.sealing import Sealer
 from directory.values import comparison_key
 
 CHALLENGE_MINUTES = 5
@@ -40,6 +42,7 @@ MAX_LOGIN_LENGTH = 320
 THROTTLE_WINDOW = timedelta(minutes=5)
 ADDRESS_FAILURES = 30
 LOGIN_FAILURES = 10
+REGISTRATIONS = 10  # per address and window, made or refused
 
 MFA = "mfa"
 MFA_ENROLMENT = "mfa_enrolment"
@@ -90,8 +93,26 @@ def _throttle_keys(login_key: str, client: str | None) -> list[tuple[str, int]]:
 
 
 def _check_throttle(conn: Connection, login_key: str, client: str | None) -> None:
+    _check_budgets(conn, _throttle_keys(login_key, client))
+
+
+def _count_failure(conn: Connection, login_key: str, client: str | None) -> None:
+    _spend_budgets(conn, _throttle_keys(login_key, client))
+
+
+def spend_registration(conn: Connection, client: str | None) -> None:
+    """Count a registration from ``client`` against its budget; ``Throttled`` when spent.
+
+    Every attempt counts, made or refused: it is registration spam that this limits.
+    """
+    keys = [(f"register:{client or 'unknown'}", REGISTRATIONS)]
+    _check_budgets(conn, keys)
+    _spend_budgets(conn, keys)
+
+
+def _check_budgets(conn: Connection, keys: list[tuple[str, int]]) -> None:
     now = utcnow()
-    for key, limit in _throttle_keys(login_key, client):
+    for key, limit in keys:
         row = conn.execute(
             select(tables.SignInThrottle.__table__).where(tables.SignInThrottle.key == key)
         ).first()
@@ -100,15 +121,15 @@ def _check_throttle(conn: Connection, login_key: str, client: str | None) -> Non
         ends = as_utc(row.window_start) + THROTTLE_WINDOW
         if ends > now and row.failures >= limit:
             raise Throttled(
-                f"{row.failures} failed sign-ins for {key} since {row.window_start}",
+                f"{row.failures} attempts for {key} since {row.window_start}",
                 retry_after=max(1, int((ends - now).total_seconds())),
             )
 
 
-def _count_failure(conn: Connection, login_key: str, client: str | None) -> None:
+def _spend_budgets(conn: Connection, keys: list[tuple[str, int]]) -> None:
     now = utcnow()
     throttle = tables.SignInThrottle
-    for key, _limit in _throttle_keys(login_key, client):
+    for key, _limit in keys:
         row = conn.execute(
             select(throttle.__table__).where(throttle.key == key).with_for_update()
         ).first()
@@ -202,6 +223,7 @@ def begin(
     client: str | None = None,
     trusted_device: Any = None,
     tenant_id: int | None = None,
+    sealer: Sealer,
 ) -> Outcome:
     """The first step: a login (userName or email) and a password.
 
@@ -245,7 +267,7 @@ def begin(
     if account.force_password_change:
         steps.append(PASSWORD_CHANGE)
     audit.record(conn, tenant, actor, "signin.password", f"user:{user_id}", detail={"next": steps})
-    return _next(conn, tenant, user_id, steps, actor, {})
+    return _next(conn, tenant, user_id, steps, actor, {}, sealer)
 
 
 def _check_access(
@@ -292,6 +314,7 @@ def _next(
     steps: list[str],
     actor: Actor,
     carried: dict[str, Any],
+    sealer: Sealer,
 ) -> Outcome:
     """A challenge for the first remaining step, or the session when none remain."""
     if not steps:
@@ -300,7 +323,8 @@ def _next(
     outcome = Outcome(_STATUS[steps[0]], user_id, tenant_id)
     if steps[0] == MFA_ENROLMENT:
         secret = pyotp.random_base32()
-        detail["pending_secret"] = secret
+        # The challenge row is in the database too: the seed is sealed there as well.
+        detail["pending_secret"] = sealer.seal(secret, _owner(tenant_id, user_id))
         user = _user_row(conn, tenant_id, user_id)
         outcome.enrolment = {
             "secret": secret,
@@ -342,6 +366,42 @@ def _take_challenge(conn: Connection, challenge: Any, step: str, client: str | N
     return row
 
 
+def _owner(tenant_id: int, user_id: str) -> str:
+    """What a sealed TOTP seed is bound to: it opens for this account only."""
+    return f"totp:{tenant_id}:{user_id}"
+
+
+def _code_step(seed: str, code: Any) -> int | None:
+    """The time step a TOTP code belongs to: the current one or either neighbour (clock drift)."""
+    if not isinstance(code, str) or not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(seed)
+    now = totp.timecode(utcnow())
+    for step in (now - 1, now, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def _spend_step(conn: Connection, tenant_id: int, user_id: str, step: int) -> bool:
+    """Record ``step`` as used unless it, or a later one, already was: a code works once.
+
+    One conditional UPDATE, so that two servers given the same code at the same
+    moment cannot both accept it.
+    """
+    account = tables.Account
+    spent = conn.execute(
+        update(account)
+        .where(
+            account.tenant_id == tenant_id,
+            account.user_id == user_id,
+            or_(account.mfa_last_step.is_(None), account.mfa_last_step < step),
+        )
+        .values(mfa_last_step=step)
+    )
+    return spent.rowcount == 1
+
+
 def verify_mfa(
     conn: Connection,
     challenge: Any,
@@ -349,6 +409,7 @@ def verify_mfa(
     *,
     trust_device: bool = False,
     client: str | None = None,
+    sealer: Sealer,
 ) -> Outcome:
     """The second factor: a TOTP code for the challenge of an ``mfa`` or ``mfa_enrolment`` step."""
     row = credentials.live(conn, challenge, "challenge")
@@ -358,28 +419,33 @@ def verify_mfa(
     assert row is not None
     tenant_id, user_id = row.tenant_id, row.user_id
     actor = Actor("user", user_id, client)
+    owner = _owner(tenant_id, user_id)
     if step == MFA_ENROLMENT:
-        secret = row.detail["pending_secret"]
+        stored = row.detail["pending_secret"]
     else:
-        secret = conn.execute(
+        stored = conn.execute(
             select(tables.Account.mfa_secret).where(
                 tables.Account.tenant_id == tenant_id, tables.Account.user_id == user_id
             )
         ).scalar()
-    valid = (
-        isinstance(code, str)
-        and code.isdigit()
-        and secret is not None
-        and pyotp.TOTP(secret).verify(code, valid_window=1)
-    )
-    if not valid:
-        raise PendingFailure(_fail(conn, tenant_id, user_id, actor, "signin.mfa", "wrong code"))
+    seed = None if stored is None else sealer.open(stored, owner)
+    code_step = None if seed is None else _code_step(seed, code)
+    if seed is None or code_step is None:
+        reason = "wrong code" if seed is not None else "MFA secret cannot be opened"
+        raise PendingFailure(_fail(conn, tenant_id, user_id, actor, "signin.mfa", reason))
+    if not _spend_step(conn, tenant_id, user_id, code_step):
+        raise PendingFailure(
+            _fail(conn, tenant_id, user_id, actor, "signin.mfa", "code already used")
+        )
     _take_challenge(conn, challenge, step, client)
     account = accounts.get_account(conn, tenant_id, user_id)
     _check_access(conn, tenant_id, user_id, account, actor)  # locked meanwhile?
     if step == MFA_ENROLMENT:
-        accounts.set_fields(conn, tenant_id, user_id, mfa_secret=secret, mfa_enabled=True)
+        accounts.set_fields(conn, tenant_id, user_id, mfa_secret=stored, mfa_enabled=True)
         audit.record(conn, tenant_id, actor, "account.mfa_enrolled", f"user:{user_id}")
+    elif stored is not None and sealer.is_stale(stored):
+        # Sealed before the current key (or before sealing): seal it again now it is open.
+        accounts.set_fields(conn, tenant_id, user_id, mfa_secret=sealer.seal(seed, owner))
     carried: dict[str, Any] = {}
     if trust_device:
         env = environment.get(conn, tenant_id)
@@ -394,11 +460,16 @@ def verify_mfa(
             )
             carried["trusted_device_secret"] = device
     audit.record(conn, tenant_id, actor, "signin.mfa", f"user:{user_id}")
-    return _next(conn, tenant_id, user_id, row.detail["steps"][1:], actor, carried)
+    return _next(conn, tenant_id, user_id, row.detail["steps"][1:], actor, carried, sealer)
 
 
 def change_password(
-    conn: Connection, challenge: Any, new_password: Any, *, client: str | None = None
+    conn: Connection,
+    challenge: Any,
+    new_password: Any,
+    *,
+    client: str | None = None,
+    sealer: Sealer,
 ) -> Outcome:
     """The forced change: the user's own password replaces the admin-set one."""
     row = _take_challenge(conn, challenge, PASSWORD_CHANGE, client)
@@ -406,7 +477,7 @@ def change_password(
     actor = Actor("user", user_id, client)
     accounts.set_password(conn, tenant_id, user_id, actor, new_password, by_owner=True)
     carried = {k: v for k, v in row.detail.items() if k == "trusted_device_secret"}
-    return _next(conn, tenant_id, user_id, row.detail["steps"][1:], actor, carried)
+    return _next(conn, tenant_id, user_id, row.detail["steps"][1:], actor, carried, sealer)
 
 
 def bearer_user(conn: Connection, secret: Any) -> dict[str, Any] | None:

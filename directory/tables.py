@@ -18,12 +18,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
 )
@@ -208,7 +210,10 @@ class Account(Base):
     locked_reason: Mapped[str | None] = mapped_column(String(500))
     last_login: Mapped[datetime | None]
     failed_tries: Mapped[int] = mapped_column(Integer, default=0)
-    mfa_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed with the server key (directory.sealing); never in the clear at rest.
+    mfa_secret: Mapped[str | None] = mapped_column(String(200))
+    # The TOTP time step of the last code accepted: a code is good once.
+    mfa_last_step: Mapped[int | None] = mapped_column(BigInteger)
     mfa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # None: the tenant's default decides.
     mfa_required: Mapped[bool | None] = mapped_column(Boolean)
@@ -358,3 +363,76 @@ class SignInThrottle(Base):
     key: Mapped[str] = mapped_column(String(400), primary_key=True)
     window_start: Mapped[datetime]
     failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Resource(Base):
+    """A person's HR and finance record (a "resource"), linked to their account.
+
+    Imported and exported with the account; defaults for its department, cost
+    centre and the rest come from its resource group (a catalog entry of kind
+    ``resource_group``). ``manager`` is another resource's code, kept as text: a
+    manager may be imported after the people they manage, or leave first.
+    """
+
+    __tablename__ = "resources"
+
+    tenant_id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36))
+    description: Mapped[str | None] = mapped_column(String(200))
+    legacy_ref: Mapped[str | None] = mapped_column(String(100))
+    resource_group: Mapped[str | None] = mapped_column(String(64))
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    currency: Mapped[str | None] = mapped_column(String(3))
+    department: Mapped[str | None] = mapped_column(String(100))
+    department_description: Mapped[str | None] = mapped_column(String(200))
+    manager: Mapped[str | None] = mapped_column(String(64))
+    cost_centre: Mapped[str | None] = mapped_column(String(100))
+    cost_centre_description: Mapped[str | None] = mapped_column(String(200))
+    staff: Mapped[bool | None] = mapped_column(Boolean)
+    payment_method: Mapped[str | None] = mapped_column(String(100))
+    payment_terms: Mapped[str | None] = mapped_column(String(100))
+
+    __table_args__ = (
+        # Deleting the account deletes its resource: the record exists for the account.
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        Index(None, "tenant_id", "user_id", unique=True),
+    )
+
+
+class Job(Base):
+    """A queued piece of work (an import), claimed and run by any server process.
+
+    A claim is a lease: the runner renews ``heartbeat`` as it goes, and a
+    ``running`` job whose heartbeat is older than the lease is claimed again
+    (its process died). ``done`` counts the rows whose outcome is committed, so
+    a resumed job starts after them.
+    """
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # queued | running | done | failed
+    actor: Mapped[str] = mapped_column(String(200))
+    filename: Mapped[str] = mapped_column(String(255))
+    options: Mapped[dict[str, Any]]
+    # The uploaded file, until the job ends.
+    payload: Mapped[bytes | None] = mapped_column(LargeBinary)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    report: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    created: Mapped[datetime]
+    started: Mapped[datetime | None]
+    finished: Mapped[datetime | None]
+    heartbeat: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index(None, "status", "id"),
+        Index(None, "tenant_id", "id"),
+    )

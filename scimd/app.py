@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from anyio import to_thread
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +21,8 @@ from directory.units import Units
 from scim.app import create_scim_app
 from scim.auth import TokenAuthenticator
 from scimd.admin.app import create_admin_app
+from scimd.imports import Imports, JobRunner
+from scimd.keys import load_sealer
 from scimd.mail import Mailer
 from scimd.observability import Metrics, RequestObserver, configure_logging
 from scimd.settings import Settings
@@ -46,6 +49,12 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         username=settings.smtp_username,
         password=settings.smtp_password,
     )
+    sealer = load_sealer(settings, engine.url.render_as_string(hide_password=True))
+    signin = SignIn(units, sealer, shared_logins=settings.shared_logins)
+    imports = Imports(units, shared_logins=settings.shared_logins)
+    runner = JobRunner(
+        imports, poll_seconds=settings.job_poll_seconds, lease_seconds=settings.job_lease_seconds
+    )
     authenticator = TokenAuthenticator(units, ttl=settings.token_cache_seconds)
 
     async def healthz(request: Request) -> Response:
@@ -62,7 +71,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # (and closes) an overflow connection, measured as the main cost of a
         # GET at 32 concurrent clients on SQLite.
         to_thread.current_default_thread_limiter().total_tokens = settings.pool_size
-        yield
+        async with anyio.create_task_group() as tasks:
+            if settings.job_runner:
+                tasks.start_soon(runner.run_forever)
+            yield
+            tasks.cancel_scope.cancel()
         engine.dispose()
 
     metrics = Metrics(engine)
@@ -82,10 +95,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Mount(
                 "/admin/v1",
                 app=create_admin_app(
-                    units, authenticator, mailer, settings.public_url, settings.shared_logins
+                    units,
+                    authenticator,
+                    imports,
+                    mailer,
+                    settings.public_url,
+                    settings.shared_logins,
                 ),
             ),
-            Mount("/auth", routes=SignIn(units).routes()),
+            Mount("/auth", routes=signin.routes()),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestObserver, metrics=metrics)],

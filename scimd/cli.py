@@ -23,7 +23,8 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from directory import database, tenants
 from directory.errors import DirectoryError
-from scimd import cli_admin, cli_users
+from scimd import cli_admin, cli_catalog, cli_import, cli_users
+from scimd.keys import load_sealer
 from scimd.settings import Settings
 
 
@@ -37,6 +38,10 @@ def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     database.upgrade(database.create_store_engine(args.database_url, pool_size=1))
+    # A malformed key stops here, readably, not in every worker; an embedded store's key
+    # file is made once, before the workers start.
+    settings = Settings(database_url=args.database_url)
+    load_sealer(settings, args.database_url)
     # Workers build the app from the environment (uvicorn --factory), so the
     # URL travels there; one process builds it the same way.
     os.environ["SCIMD_DATABASE_URL"] = args.database_url
@@ -50,6 +55,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=args.workers,
         access_log=False,
         log_level=args.log_level,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
@@ -193,8 +200,10 @@ def _parser() -> argparse.ArgumentParser:
     ) -> Callable[[argparse.Namespace], None]:
         return lambda args: handler(_engine(args), args)
 
-    cli_users.register(commands, add, with_engine)
+    user_commands = cli_users.register(commands, add, with_engine)
     cli_admin.register(commands, add, with_engine)
+    cli_catalog.register(commands, add, with_engine, user_commands)
+    cli_import.register(commands, add, with_engine)
     return parser
 
 

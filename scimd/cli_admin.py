@@ -1,5 +1,6 @@
 """``scimd settings ...`` and ``scimd audit``: a tenant's environment defaults and audit trail
-from the command line, as ``/admin/v1/settings`` and ``/admin/v1/audit`` give them."""
+from the command line, as ``/admin/v1/settings`` and ``/admin/v1/audit`` give them; and
+``scimd key new``, the installation's secret key."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from sqlalchemy import Engine
 
 from directory import audit, environment, tenants
 from directory.errors import InvalidValue
+from directory.sealing import new_key
 from scimd.cli_users import actor
+
+
+def cmd_key_new(args: argparse.Namespace) -> None:
+    """Print a new key for ``SCIMD_SECRET_KEY`` (stdout only: nothing is stored)."""
+    print(new_key())
 
 
 def cmd_settings_show(engine: Engine, args: argparse.Namespace) -> None:
@@ -77,7 +84,7 @@ def register(
     add: Callable[..., argparse.ArgumentParser],
     with_engine: Callable[[Callable[[Engine, argparse.Namespace], None]], Callable[..., None]],
 ) -> None:
-    """Add ``scimd settings show|set`` and ``scimd audit`` to the CLI's parser."""
+    """Add ``scimd settings show|set``, ``scimd audit`` and ``scimd key new`` to the parser."""
     settings = commands.add_parser("settings", help="a tenant's environment defaults")
     group = settings.add_subparsers(dest="settings_command", required=True, metavar="COMMAND")
     add(group, "show", with_engine(cmd_settings_show), "show the settings").add_argument(
@@ -92,3 +99,6 @@ def register(
     trail.add_argument("--action", help="e.g. account.lock")
     trail.add_argument("--count", type=int, default=50)
     trail.add_argument("--json", action="store_true")
+    key = commands.add_parser("key", help="the secret key that seals MFA secrets")
+    keys = key.add_subparsers(dest="key_command", required=True, metavar="COMMAND")
+    add(keys, "new", cmd_key_new, "print a new key for SCIMD_SECRET_KEY")

@@ -177,8 +177,8 @@ def register(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     add: Callable[..., argparse.ArgumentParser],
     with_engine: Callable[[Callable[[Engine, argparse.Namespace], None]], Callable[..., None]],
-) -> None:
-    """Add ``scimd user ...`` to the CLI's parser."""
+) -> argparse._SubParsersAction[argparse.ArgumentParser]:
+    """Add ``scimd user ...`` to the CLI's parser; returns its group, for more user commands."""
     group = commands.add_parser(
         "user", help="accounts: list, show, create, actions"
     ).add_subparsers(dest="user_command", required=True, metavar="COMMAND")
@@ -223,3 +223,4 @@ def register(
     delete = sub("delete", cmd_delete, "delete users, all of them or none")
     delete.add_argument("users", nargs="+", metavar="USER", help="id, userName or email")
     delete.add_argument("--yes", action="store_true", help="confirm the deletion")
+    return group

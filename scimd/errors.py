@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from scim2_models import SCIMException
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -27,6 +28,8 @@ _STATUS: dict[type[directory_errors.DirectoryError], int] = {
     directory_errors.VersionMismatch: 412,
     directory_errors.InvalidValue: 400,
     directory_errors.Unavailable: 503,
+    directory_errors.NotConfigured: 503,
+    directory_errors.RegistrationClosed: 403,
     directory_errors.InvalidCredentials: 401,
     directory_errors.AccountLocked: 403,
     directory_errors.LoginNotAllowed: 403,
@@ -69,8 +72,10 @@ def error_response(exc: Exception) -> JSONResponse:
             headers["Retry-After"] = str(exc.retry_after)
     elif isinstance(exc, directory_errors.DirectoryError):
         status, code, detail = _STATUS.get(type(exc), 400), exc.code, exc.detail
-        if status == 503:
+        if isinstance(exc, directory_errors.Unavailable):
             headers["Retry-After"] = "1"
+    elif isinstance(exc, HTTPException):  # Starlette's own: a malformed multipart body
+        status, code, detail = exc.status_code, "invalid_request", str(exc.detail)
     elif isinstance(exc, ValidationError):  # a document scim2-models refused
         status, code, detail = 400, "invalid_value", validation_detail(exc)
     elif isinstance(exc, SCIMException):  # the bearer-token check

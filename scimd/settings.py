@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from directory.database import DEFAULT_DATABASE_URL
@@ -46,6 +49,37 @@ class Settings(BaseSettings):
     public_url: str = "http://127.0.0.1:8000"
     """Where people reach this server; reset links in mail point here."""
 
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies (comma-separated addresses or CIDR ranges, ``*`` for any) whose
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` headers name the real client. Sign-in
+    throttling and the audit log key on that address: behind a proxy not listed here, every
+    client looks like the proxy and shares one throttling budget. List only proxies you run:
+    anyone else could name any address."""
+
     shared_logins: bool = False
     """Let one login (userName or email) be active in several tenants. Off: adding a login an
     active account of another tenant uses is a 409. On: sign-in may need ``tenant``."""
+
+    secret_key: SecretStr | None = None
+    """The key that seals MFA secrets at rest (``scimd key new`` makes one). Every server
+    process of an installation needs the same key. Unset, ``secret_key_file`` is read; with
+    neither, an SQLite store gets a key file beside the database, made on first start, and a
+    PostgreSQL store has none, so MFA enrolment and codes answer 503."""
+
+    secret_key_file: Path | None = None
+    """A file holding the key, for secret stores that mount files."""
+
+    secret_key_previous: SecretStr | None = None
+    """Older keys, comma-separated, still accepted for opening while secrets are re-sealed
+    with the current key as they are used."""
+
+    job_runner: bool = True
+    """Run queued jobs (imports) in this process. Any number of processes may: each job is
+    claimed by one."""
+
+    job_poll_seconds: float = 1.0
+    """How often an idle job runner looks for queued jobs."""
+
+    job_lease_seconds: float = 60.0
+    """How long a claimed job may go without progress before another process takes it over
+    (its own process presumably died). Longer than the longest single write of an import."""

@@ -4,7 +4,8 @@
 answered ``POST /auth/mfa`` ``{"challenge", "code", "trustDevice"?}`` or
 ``POST /auth/password`` ``{"challenge", "newPassword"}``. Each step runs in one
 unit of work; a refusal's bookkeeping (failed tries, audit) commits before the
-refusal is answered.
+refusal is answered. ``POST /auth/register`` creates an account for its owner
+where the tenant allows it.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from directory import signin, tenants
-from directory.errors import NotFound
+from directory import registration, signin, tenants
+from directory.errors import InvalidValue, NotFound, RegistrationClosed
+from directory.sealing import Sealer
 from directory.signin import Outcome, PendingFailure
 from directory.units import Units
+from scimd.admin.views import contact_document
 from scimd.errors import ApiError, api_errors, read_object
+
+REGISTRATION_FIELDS = {"tenant", "userName", "password", "email", "name", "mobile"}
 
 
 def client_address(request: Request) -> str | None:
@@ -29,8 +34,10 @@ def client_address(request: Request) -> str | None:
 
 
 class SignIn:
-    def __init__(self, units: Units) -> None:
+    def __init__(self, units: Units, sealer: Sealer, *, shared_logins: bool = False) -> None:
         self.units = units
+        self.sealer = sealer
+        self.shared_logins = shared_logins
 
     async def _step(self, work: Callable[[Connection], Outcome]) -> Response:
         def unit(conn: Connection) -> Outcome | PendingFailure:
@@ -56,6 +63,7 @@ class SignIn:
                 client=client,
                 trusted_device=body.get("trustedDevice"),
                 tenant_id=tenant_id,
+                sealer=self.sealer,
             )
         )
 
@@ -84,6 +92,7 @@ class SignIn:
                 body.get("code"),
                 trust_device=body.get("trustDevice") is True,
                 client=client,
+                sealer=self.sealer,
             )
         )
 
@@ -92,7 +101,11 @@ class SignIn:
         client = client_address(request)
         return await self._step(
             lambda conn: signin.change_password(
-                conn, body.get("challenge"), body.get("newPassword"), client=client
+                conn,
+                body.get("challenge"),
+                body.get("newPassword"),
+                client=client,
+                sealer=self.sealer,
             )
         )
 
@@ -106,6 +119,40 @@ class SignIn:
             )
         )
         return JSONResponse({"status": "password_reset"})
+
+    async def register(self, request: Request) -> Response:
+        """``{"tenant", "userName", "password", "email"?, "name"?, "mobile"?}``: 201 with the
+        account's status, ``pending_approval`` or ``registered``."""
+        body = await read_object(request)
+        client = client_address(request)
+        unknown = sorted(set(body) - REGISTRATION_FIELDS)
+        if unknown:
+            raise InvalidValue(f"{unknown[0]!r} is not a registration field")
+        if not isinstance(body.get("userName"), str) or not body["userName"].strip():
+            raise InvalidValue("userName is required")
+        contact: dict[str, Any] = {
+            k: body[k] for k in ("userName", "email", "name", "mobile") if k in body
+        }
+        document = contact_document({}, contact)
+        await self.units.write(lambda conn: signin.spend_registration(conn, client))
+        tenant_id = await self._tenant(body.get("tenant"))
+        if tenant_id is None or tenant_id < 0:
+            # The same answer as a closed tenant: registration does not reveal tenant names.
+            raise RegistrationClosed("no such tenant")
+
+        def work(conn: Connection) -> tuple[str, bool]:
+            return registration.register(
+                conn,
+                tenant_id,
+                document,
+                body.get("password"),
+                client=client,
+                shared_logins=self.shared_logins,
+            )
+
+        user_id, pending = await self.units.write(work)
+        status = "pending_approval" if pending else "registered"
+        return JSONResponse({"status": status, "userId": user_id}, status_code=201)
 
     async def me(self, request: Request) -> Response:
         """Who the bearer (a session or a user API key) is."""
@@ -121,6 +168,7 @@ class SignIn:
         return [
             Route("/me", api_errors(self.me), methods=["GET"]),
             Route("/reset", api_errors(self.reset), methods=["POST"]),
+            Route("/register", api_errors(self.register), methods=["POST"]),
             Route("/login", api_errors(self.login), methods=["POST"]),
             Route("/mfa", api_errors(self.mfa), methods=["POST"]),
             Route("/password", api_errors(self.password), methods=["POST"]),

@@ -19,10 +19,13 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from directory import database, tenants
+from directory.sealing import new_key
 from scimd.app import create_app
 from scimd.settings import Settings
 from tests.support.postgres import postgres_server
 
+# The app fixture's MFA-sealing key; tests/scimd/test_keys.py covers where keys come from.
+TEST_SECRET_KEY = new_key()
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 
 
@@ -99,7 +102,10 @@ def app(engine: Engine) -> Starlette:
     # Tests share one database across many tenants with fixed user names: the installation
     # setting that lets a login live in several tenants keeps them apart. The one-login rule
     # itself is tested with it off (tests/scimd/test_shared_logins.py).
-    return create_app(Settings(shared_logins=True), engine=engine)
+    # No job runner: apps of other tests would claim each other's queued jobs and stop
+    # mid-job when their test ends; tests/scimd/test_jobs.py runs its own.
+    settings = Settings(shared_logins=True, secret_key=TEST_SECRET_KEY, job_runner=False)
+    return create_app(settings, engine=engine)
 
 
 def scim_client(app: Starlette, token: str | None) -> TestClient:

@@ -1,4 +1,5 @@
-"""The admin API application: users, approvals, settings, audit, and its OpenAPI description."""
+"""The admin API application: users, approvals, settings, audit, imports and exports, and its
+OpenAPI description."""
 
 from __future__ import annotations
 
@@ -17,9 +18,11 @@ from directory.errors import InvalidValue
 from directory.units import Units
 from scim.auth import TokenAuthenticator
 from scimd.admin.catalog import CatalogAdmin
+from scimd.admin.imports import ImportAdmin
 from scimd.admin.openapi import OPENAPI
 from scimd.admin.users import UserAdmin
 from scimd.errors import ApiError, api_errors, error_response, read_object
+from scimd.imports import Imports
 from scimd.mail import Mailer
 
 
@@ -98,6 +101,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 def create_admin_app(
     units: Units,
     authenticator: TokenAuthenticator,
+    imports: Imports,
     mailer: Mailer | None = None,
     public_url: str = "http://127.0.0.1:8000",
     shared_logins: bool = False,
@@ -109,6 +113,7 @@ def create_admin_app(
         Route("/openapi.json", _openapi, methods=["GET"]),
         *users.routes(),
         *CatalogAdmin(units, users).routes(),
+        *ImportAdmin(units, users, imports).routes(),
         Route("/settings", api_errors(settings.get), methods=["GET"]),
         Route("/settings", api_errors(settings.put), methods=["PUT"]),
         Route("/audit", api_errors(audit_log.list), methods=["GET"]),

@@ -1,5 +1,5 @@
 """``/admin/v1/roles``, ``/role-groups``, ``/licences``, ``/user-types``, ``/user-groups``,
-``/dac-groups``: the tenant's catalog of what can be granted."""
+``/dac-groups``, ``/resource-groups``: the tenant's catalog."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ PATHS = {
     "user-types": "user_type",
     "user-groups": "user_group",
     "dac-groups": "dac_group",
+    "resource-groups": "resource_group",
 }
 
 

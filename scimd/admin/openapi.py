@@ -99,6 +99,7 @@ _CATALOG = {
     "user-types": "user type",
     "user-groups": "user group",
     "dac-groups": "data-access-control group",
+    "resource-groups": "resource group (rules: defaults of its people's HR records)",
 }
 _ENTRY = {
     "type": "object",
@@ -109,6 +110,15 @@ _ENTRY = {
         "licences": {"type": "array", "items": {"type": "string"}},
         "userTypes": {"type": "array", "items": {"type": "string"}},
         "roles": {"type": "array", "items": {"type": "string"}},
+        "countryCode": {"type": "string", "description": "ISO 3166 alpha-2"},
+        "currency": {"type": "string", "description": "ISO 4217"},
+        "department": {"type": "string"},
+        "departmentDescription": {"type": "string"},
+        "costCentre": {"type": "string"},
+        "costCentreDescription": {"type": "string"},
+        "staff": {"type": "boolean"},
+        "paymentMethod": {"type": "string"},
+        "paymentTerms": {"type": "string"},
     },
 }
 

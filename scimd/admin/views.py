@@ -115,6 +115,11 @@ def contact_document(current: dict[str, Any], changes: dict[str, Any]) -> dict[s
             phones.insert(0, {"value": changes["mobile"], "type": "mobile"})
         document["phoneNumbers"] = phones
     document.setdefault("schemas", ["urn:ietf:params:scim:schemas:core:2.0:User"])
+    return validated_document(document)
+
+
+def validated_document(document: dict[str, Any]) -> dict[str, Any]:
+    """A User document as a SCIM write would store it; ``InvalidValue`` if SCIM refuses it."""
     try:
         with PROVIDER:
             resource = UserModel.model_validate(

@@ -28,6 +28,8 @@ DIRECTORY_TABLES = {
     "credentials",
     "audit_events",
     "sign_in_throttle",
+    "resources",
+    "jobs",
 }
 
 

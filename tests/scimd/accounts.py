@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from typing import Any
 
+import pyotp
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
@@ -72,3 +74,10 @@ def events(admin: TestClient, **filters: str) -> list[dict[str, Any]]:
     response = admin.get("/audit", params=filters)
     assert response.status_code == 200, response.text
     return response.json()["events"]
+
+
+def next_code(secret: str) -> str:
+    """The TOTP code of the next time step: still accepted (one step of drift), and later
+    than a code of the current step, which the server takes only once."""
+    totp = pyotp.TOTP(secret)
+    return totp.at(time.time(), counter_offset=1)

@@ -127,3 +127,43 @@ def test_copy_access_adds_the_other_accounts_roles_and_groups(admin):
         404,
         "not_found",
     )
+
+
+def test_a_licence_or_user_type_a_role_names_cannot_be_deleted(admin):
+    _catalog(admin)  # approver names licence pro and user type staff; nobody holds them
+    assert_error(admin.delete("/licences/pro"), 400, "invalid_value")
+    assert_error(admin.delete("/user-types/staff"), 400, "invalid_value")
+    assert admin.delete("/licences/basic").status_code == 204  # named by no role
+    admin.post("/roles", json={"code": "approver"})  # its rules emptied
+    assert admin.delete("/licences/pro").status_code == 204
+    assert admin.delete("/user-types/staff").status_code == 204
+
+
+def test_resource_groups_hold_validated_defaults(admin):
+    made = admin.post(
+        "/resource-groups",
+        json={
+            "code": "uk-ops",
+            "name": "UK operations",
+            "countryCode": "gb",
+            "currency": "gbp",
+            "department": "OPS",
+            "staff": True,
+            "paymentTerms": "30 days",
+        },
+    )
+    assert made.status_code == 201, made.text
+    assert made.json() == {
+        "code": "uk-ops",
+        "name": "UK operations",
+        "countryCode": "GB",
+        "currency": "GBP",
+        "department": "OPS",
+        "staff": True,
+        "paymentTerms": "30 days",
+    }
+    for bad in ({"countryCode": "XX"}, {"currency": "ABC"}, {"staff": "yes"}):
+        assert_error(
+            admin.post("/resource-groups", json={"code": "bad", **bad}), 400, "invalid_value"
+        )
+    assert_error(admin.get("/resource-groups/bad"), 404, "not_found")

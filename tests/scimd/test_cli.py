@@ -396,8 +396,13 @@ def test_a_database_error_does_not_reveal_the_password(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["not-a-database-url", "mysql://nobody@127.0.0.1:1/x", "sqlite:////dev/null/x/scimd.db"],
-    ids=["unparseable", "unknown-driver", "uncreatable-sqlite-dir"],
+    [
+        "not-a-database-url",
+        "mysql://nobody@127.0.0.1:1/x",
+        "sqlite:////dev/null/x/scimd.db",
+        "sqlite:///:memory:",
+    ],
+    ids=["unparseable", "unknown-driver", "uncreatable-sqlite-dir", "in-memory-sqlite"],
 )
 def test_an_unusable_database_url_is_a_readable_error_without_traceback(
     url: str, tmp_path: Path

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pyotp
+from sqlalchemy import select, update
 
+from directory import tables
 from tests.scimd.accounts import (
     PASSWORD,
     act,
@@ -15,6 +18,7 @@ from tests.scimd.accounts import (
     events,
     login,
     new_user,
+    next_code,
     random_address,
     ready_user,
 )
@@ -180,7 +184,7 @@ def test_mfa_enrolment_then_codes_then_a_trusted_device(admin, auth):
         "/mfa",
         json={
             "challenge": second["challenge"],
-            "code": pyotp.TOTP(secret).now(),
+            "code": next_code(secret),
             "trustDevice": True,
         },
     ).json()
@@ -217,6 +221,59 @@ def test_wrong_codes_count_as_failed_tries(admin, auth):
             "invalid_credentials",
         )
     assert admin.get(f"/users/{user['id']}").json()["locked"] is True
+
+
+def _enrolled(admin, auth) -> tuple[dict, str]:
+    """A user with MFA set up, and its TOTP seed."""
+    user = ready_user(admin, mfaRequired=True)
+    enrol = login(auth, user["userName"]).json()
+    secret = enrol["enrolment"]["secret"]
+    done = auth.post("/mfa", json={"challenge": enrol["challenge"], "code": next_code(secret)})
+    assert done.json()["status"] == "signed_in", done.text
+    return user, secret
+
+
+def test_a_totp_code_is_accepted_once(admin, auth):
+    user, secret = _enrolled(admin, auth)
+    code = pyotp.TOTP(secret).at(time.time(), counter_offset=1)  # the step enrolment used
+    challenge = login(auth, user["userName"]).json()["challenge"]
+    replay = auth.post("/mfa", json={"challenge": challenge, "code": code})
+    assert_error(replay, 401, "invalid_credentials")
+    refused = events(admin, action="signin.mfa", result="refused")
+    assert refused[0]["detail"]["reason"] == "code already used"
+    # An earlier step's code is no better: the guard keeps the latest step used.
+    earlier = pyotp.TOTP(secret).now()
+    assert_error(
+        auth.post("/mfa", json={"challenge": challenge, "code": earlier}),
+        401,
+        "invalid_credentials",
+    )
+
+
+def test_mfa_secrets_are_sealed_at_rest_and_bound_to_their_account(admin, auth, engine, tenant):
+    user, secret = _enrolled(admin, auth)
+    other, _ = _enrolled(admin, auth)
+    with engine.connect() as conn:
+        rows = dict(
+            conn.execute(
+                select(tables.Account.user_id, tables.Account.mfa_secret).where(
+                    tables.Account.tenant_id == tenant.id
+                )
+            ).all()
+        )
+    assert secret not in rows[user["id"]] and rows[user["id"]].startswith("v1.")
+    # The other account's row given this one's sealed seed does not open: codes fail.
+    with engine.begin() as conn:
+        conn.execute(
+            update(tables.Account)
+            .where(tables.Account.tenant_id == tenant.id, tables.Account.user_id == other["id"])
+            .values(mfa_secret=rows[user["id"]], mfa_last_step=None)
+        )
+    challenge = login(auth, other["userName"]).json()["challenge"]
+    response = auth.post("/mfa", json={"challenge": challenge, "code": pyotp.TOTP(secret).now()})
+    assert_error(response, 401, "invalid_credentials")
+    refused = events(admin, action="signin.mfa", result="refused")
+    assert refused[0]["detail"]["reason"] == "MFA secret cannot be opened"
 
 
 def test_repeated_failures_for_one_login_are_throttled(admin, auth):

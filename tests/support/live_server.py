@@ -89,7 +89,9 @@ class LiveServer:
 
 
 @contextmanager
-def running_server(database_url: str, *, workers: int | None = None) -> Iterator[LiveServer]:
+def running_server(
+    database_url: str, *, workers: int | None = None, env: Mapping[str, str] | None = None
+) -> Iterator[LiveServer]:
     """Run ``scimd serve`` on a free port until the block ends.
 
     Waits for ``GET /healthz`` to answer 200. If the server exits or does not
@@ -104,7 +106,7 @@ def running_server(database_url: str, *, workers: int | None = None) -> Iterator
     # A file, not a pipe: a chatty server can never block on a full pipe.
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [*SCIMD, *args], env=scimd_env(), stdout=log, stderr=log, start_new_session=True
+            [*SCIMD, *args], env=scimd_env(env), stdout=log, stderr=log, start_new_session=True
         )
 
         def output() -> str:
