@@ -148,10 +148,10 @@ def _ensure_row(conn: Connection, tenant_id: int, user_id: str) -> None:
 _INSERT_ACCOUNT = insert(tables.Account)
 
 
-def create_row(conn: Connection, tenant_id: int, user_id: str, **values: Any) -> None:
-    """The account row of a user created in this transaction, with ``values`` set: one
-    statement where ``set_fields`` takes four (imports create thousands)."""
-    conn.execute(_INSERT_ACCOUNT, {"tenant_id": tenant_id, "user_id": user_id, **values})
+def create_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Account rows of users created in this transaction (each a dict of columns, all with
+    the same keys): one statement for all, where ``set_fields`` takes four per user."""
+    conn.execute(_INSERT_ACCOUNT, rows)
 
 
 def set_fields(conn: Connection, tenant_id: int, user_id: str, **values: Any) -> None:

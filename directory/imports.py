@@ -27,6 +27,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, delete, insert
+from sqlalchemy.exc import DBAPIError
 
 from directory import (
     accounts,
@@ -41,6 +42,7 @@ from directory import (
 )
 from directory.audit import Actor
 from directory.errors import DirectoryError, InvalidValue
+from directory.records import StoredUser
 from directory.user_sheet import BY_KEY, CellError
 from directory.users import ENTERPRISE
 from directory.values import comparison_key
@@ -60,6 +62,8 @@ Checkpoint = Callable[[Connection, int, "Report"], None]
 """Records a job's progress (rows done, report so far) in the transaction that did them."""
 
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
+# Account columns an import sets: every new user's row names them all (one executemany).
+ACCOUNT_COLUMNS = ("access_licence", "mfa_required", "login_allowed_from", "login_allowed_to")
 GRANT_COLUMNS = {"roles": "role", "user_groups": "user_group", "dac_groups": "dac_group"}
 RESOURCE_COLUMNS = {
     "resource_description": "description",
@@ -233,6 +237,32 @@ class _Rollback(Exception):
     """Raised out of a unit of work to roll it back once its report is made."""
 
 
+class _Retry(Exception):
+    """The store refused a row in a unit written without savepoints: write it again with them."""
+
+
+@dataclass
+class _Deferred:
+    """Rows of side tables, written together at the end of the unit (one ``executemany``
+    each): a round trip per table instead of one per user, which is most of an import's
+    time on PostgreSQL. Only rows whose user is written are added, after it is."""
+
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    grants: list[dict[str, Any]] = field(default_factory=list)
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+
+    def flush(self, conn: Connection, tenant_id: int, actor: Actor) -> None:
+        if self.accounts:
+            accounts.create_rows(conn, self.accounts)
+        if self.grants:
+            conn.execute(insert(tables.Grant), self.grants)
+        if self.resources:
+            resources.create_rows(conn, self.resources)
+        if self.events:
+            audit.record_many(conn, tenant_id, actor, self.events)
+
+
 @dataclass
 class _Context:
     """What every row of one transaction checks against, read once."""
@@ -252,6 +282,9 @@ class _Context:
     file_codes: set[str]
     copied_roles: list[str]
     new_codes: Any
+    existing_names: set[str]
+    """Comparison keys of the unit's usernames that are taken: only these rows read a user."""
+    deferred: _Deferred = field(default_factory=_Deferred)
 
 
 def _context(
@@ -262,7 +295,11 @@ def _context(
     check_document: CheckDocument,
     shared_logins: bool,
     rows: list[Row],
+    first: int,
+    last: int,
 ) -> _Context:
+    """What rows ``first`` to ``last`` check against."""
+
     def codes(kind: str) -> dict[str, catalog.Entry]:
         return {entry.code: entry for entry in catalog.entries(conn, tenant_id, kind)}
 
@@ -288,6 +325,11 @@ def _context(
         file_codes={row.values["resource"] for row in rows if row.values.get("resource")},
         copied_roles=copied,
         new_codes=resources.new_codes(conn, tenant_id),
+        existing_names=users.taken_names(
+            conn,
+            tenant_id,
+            [row.values["username"] for row in rows[first:last] if row.values.get("username")],
+        ),
     )
 
 
@@ -315,15 +357,18 @@ def run(
     report = report or Report(total=len(rows), warnings=list(the_plan.warnings))
     one_transaction = options.dry_run or not options.skip_errors
 
-    def unit(first: int, last: int) -> Callable[[Connection], Report]:
+    def unit(first: int, last: int, savepoints: bool) -> Callable[[Connection], Report]:
         def work(conn: Connection) -> Report:
-            context = _context(conn, tenant_id, options, actor, check_document, shared_logins, rows)
+            context = _context(
+                conn, tenant_id, options, actor, check_document, shared_logins, rows, first, last
+            )
             for index in range(first, last):
-                _import_row(conn, context, rows[index], report)
+                _import_row(conn, context, rows[index], report, savepoints)
                 if progress is not None and (index + 1) % PROGRESS_EVERY == 0:
                     progress(index + 1, len(rows))
             if one_transaction and (options.dry_run or report.failed):
                 raise _Rollback
+            context.deferred.flush(conn, tenant_id, actor)
             report.committed = True
             if checkpoint is not None:
                 checkpoint(conn, last, report)
@@ -332,8 +377,18 @@ def run(
         return work
 
     if one_transaction:
+        # Without savepoints first: a refused row fails the whole import anyway, and the
+        # store refusing one itself (not the checks before it) is rare. Then the import is
+        # written again with a savepoint a row, for the report of every row.
+        fresh = Report.from_json(report.to_json())
         try:
-            write(unit(0, len(rows)))
+            write(unit(0, len(rows), savepoints=False))
+        except _Retry:
+            report.__dict__.update(Report.from_json(fresh.to_json()).__dict__)
+            try:
+                write(unit(0, len(rows), savepoints=True))
+            except _Rollback:
+                report.committed = False
         except _Rollback:
             report.committed = False
         if progress is not None:
@@ -343,7 +398,7 @@ def run(
         last = min(first + CHUNK_ROWS, len(rows))
         saved = Report.from_json(report.to_json())
         try:
-            write(unit(first, last))
+            write(unit(first, last, savepoints=True))
         except BaseException:
             # The chunk rolled back: so do its counts, and whoever retries starts at ``first``.
             report.__dict__.update(saved.__dict__)
@@ -357,117 +412,193 @@ def run(
     return report
 
 
-def _import_row(conn: Connection, context: _Context, row: Row, report: Report) -> None:
+def _import_row(
+    conn: Connection, context: _Context, row: Row, report: Report, savepoints: bool
+) -> None:
+    """Write one row and count its outcome. With ``savepoints``, a row the store refuses is
+    undone alone; without, the unit is written again with them (``_Retry``)."""
     if row.errors:
         report.failed += 1
         for error in row.errors:
             if len(report.errors) < MAX_REPORTED_ERRORS:
                 report.errors.append(error)
         return
-    savepoint = conn.begin_nested()
+    savepoint = conn.begin_nested() if savepoints else None
     try:
         outcome = _write_row(conn, context, row)
-    except CellError as exc:
-        savepoint.rollback()
-        report.fail(RowError(row.number, exc.column, exc.detail))
-        return
     except DirectoryError as exc:
-        savepoint.rollback()
-        report.fail(RowError(row.number, None, exc.detail))
+        # Raised by the checks before the row's first write, or instead of it (a username
+        # taken is an INSERT that does nothing): nothing of the row to undo without a
+        # savepoint; the all-or-nothing import that has one is rolled back anyway.
+        if savepoint is not None:
+            savepoint.rollback()
+        column = exc.column if isinstance(exc, CellError) else None
+        report.fail(RowError(row.number, column, exc.detail))
         return
-    savepoint.commit()
+    except DBAPIError as exc:
+        if savepoint is None:
+            raise _Retry from exc
+        savepoint.rollback()
+        report.fail(RowError(row.number, None, f"the store refused the row: {exc.orig}"))
+        return
+    if savepoint is not None:
+        savepoint.commit()
     setattr(report, outcome, getattr(report, outcome) + 1)
 
 
-def _write_row(conn: Connection, context: _Context, row: Row) -> str:
-    """Create or update one row's user; its outcome: created, updated or unchanged."""
-    values = row.values
+@dataclass
+class _Current:
+    """A row's user as the store has it (nothing for a new user)."""
+
+    user: StoredUser | None = None
+    account: accounts.Account | None = None
+    grants: dict[str, list[str]] = field(
+        default_factory=lambda: {kind: [] for kind in catalog.GRANTABLE}
+    )
+    resource: Any = None
+
+
+def _current(conn: Connection, context: _Context, user_name: str) -> _Current:
+    if comparison_key(user_name) not in context.existing_names:
+        return _Current()
+    user = users.find_user_by_name(conn, context.tenant_id, user_name)
+    if user is None:
+        return _Current()
     tenant_id = context.tenant_id
-    existing = users.find_user_by_name(conn, tenant_id, values["username"])
-    if existing is not None and not context.options.update_existing:
+    return _Current(
+        user=user,
+        account=accounts.get_account(conn, tenant_id, user.id),
+        grants=catalog.grants_of(conn, tenant_id, [user.id])[user.id],
+        resource=resources.of_users(conn, tenant_id, [user.id]).get(user.id),
+    )
+
+
+def _write_row(conn: Connection, context: _Context, row: Row) -> str:
+    """Create or update one row's user; its outcome: created, updated or unchanged.
+
+    Everything is checked before anything is written, so that a refusal names
+    the cell at fault; the savepoint around the row undoes what the store
+    itself refuses (a username taken meanwhile, a login of another tenant).
+    """
+    values = row.values
+    current = _current(conn, context, values["username"])
+    if current.user is not None and not context.options.update_existing:
         raise CellError(
             "Username",
             f"{values['username']!r} already exists (import with 'update existing users' "
             "to change it)",
         )
-    current_account = (
-        accounts.get_account(conn, tenant_id, existing.id) if existing is not None else None
-    )
-    held = (
-        catalog.grants_of(conn, tenant_id, [existing.id])[existing.id]
-        if existing is not None
-        else {kind: [] for kind in catalog.GRANTABLE}
-    )
-    current_resource = (
-        resources.of_users(conn, tenant_id, [existing.id]).get(existing.id)
-        if existing is not None
-        else None
-    )
-
-    document = context.check_document(
-        _document(existing.document if existing is not None else None, values)
-    )
-    account = _account_values(context, values, current_account)
-    grants = _grants(context, values, held, existing is None)
+    before = current.user.document if current.user is not None else None
+    document = context.check_document(_document(before, values))
+    account = _account_values(context, values, current.account)
+    grants = _grants(context, values, current.grants, current.user is None)
     licence = account.get(
-        "access_licence", current_account.access_licence if current_account else None
+        "access_licence", current.account.access_licence if current.account else None
     )
-    user_type = current_account.user_type if current_account else None
-    _check_roles(context, grants.get("role", held["role"]), held["role_group"], licence, user_type)
-    resource = _resource(conn, context, values, current_resource)
+    user_type = current.account.user_type if current.account else None
+    roles = grants.get("role", current.grants["role"])
+    _check_roles(context, roles, current.grants["role_group"], licence, user_type)
+    resource = _resource(conn, context, values, current.resource)
 
-    if existing is None:
-        stored = users.create_user(conn, tenant_id, document, shared_logins=context.shared_logins)
-        user_id, outcome = stored.id, "created"
+    user_id, changed = _store_user(conn, context, current, document)
+    if current.user is None:
+        _defer_new_user(context, user_id, account, grants, resource)
+        outcome = "created"
     else:
-        user_id, outcome = existing.id, "unchanged"
-        if document != existing.document:
-            users.replace_user(
-                conn,
-                tenant_id,
-                existing.id,
-                document,
-                current=existing,
-                shared_logins=context.shared_logins,
-            )
-            outcome = "updated"
-    assert current_account is not None or existing is None
-    changed_account = {
-        column: value
-        for column, value in account.items()
-        if current_account is None or _account_value(current_account, column) != value
-    }
-    if existing is None:
-        accounts.create_row(conn, tenant_id, user_id, **account)
-    elif changed_account:
-        accounts.set_fields(conn, tenant_id, user_id, **changed_account)
-        outcome = "updated"
-    for kind, codes in grants.items():
-        if set(codes) != set(held[kind]):
-            _replace_grants(conn, tenant_id, user_id, kind, set(held[kind]), set(codes))
-            outcome = "created" if existing is None else "updated"
-    if resource is not None:
-        code, fields = resource
-        current_fields = (
-            {name: getattr(current_resource, name) for name in resources.FIELDS}
-            if current_resource is not None
-            else None
-        )
-        if current_fields != fields:
-            resources.put(
-                conn, tenant_id, user_id, code, fields, exists=current_resource is not None
-            )
-            outcome = "created" if existing is None else "updated"
+        changed |= _store_account(conn, context.tenant_id, user_id, current, account)
+        for kind, codes in grants.items():
+            held = set(current.grants[kind])
+            if set(codes) != held:
+                _replace_grants(conn, context.tenant_id, user_id, kind, held, set(codes))
+                changed = True
+        if resource is not None:
+            changed |= _store_resource(conn, context.tenant_id, user_id, current, *resource)
+        outcome = "updated" if changed else "unchanged"
     if outcome != "unchanged":
-        audit.record(
-            conn,
-            tenant_id,
-            context.actor,
-            f"user.import_{'create' if outcome == 'created' else 'update'}",
-            f"user:{user_id}",
-            detail={"row": row.number, "userName": document.get("userName")},
+        context.deferred.events.append(
+            (
+                f"user.import_{'create' if outcome == 'created' else 'update'}",
+                f"user:{user_id}",
+                {"row": row.number, "userName": document.get("userName")},
+            )
         )
     return outcome
+
+
+def _defer_new_user(
+    context: _Context,
+    user_id: str,
+    account: dict[str, Any],
+    grants: dict[str, list[str]],
+    resource: tuple[str, dict[str, Any]] | None,
+) -> None:
+    """A new user's account, grants and resource, for the unit's batched writes."""
+    tenant_id, deferred = context.tenant_id, context.deferred
+    deferred.accounts.append(
+        {"tenant_id": tenant_id, "user_id": user_id, **dict.fromkeys(ACCOUNT_COLUMNS), **account}
+    )
+    deferred.grants += [
+        {"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "code": code}
+        for kind, codes in grants.items()
+        for code in sorted(set(codes))
+    ]
+    if resource is not None:
+        code, fields = resource
+        deferred.resources.append(
+            {"tenant_id": tenant_id, "user_id": user_id, "code": code, **fields}
+        )
+
+
+def _store_user(
+    conn: Connection, context: _Context, current: _Current, document: dict[str, Any]
+) -> tuple[str, bool]:
+    """The user's id, and whether its document changed (created counts)."""
+    if current.user is None:
+        created = users.create_user(
+            conn, context.tenant_id, document, shared_logins=context.shared_logins
+        )
+        return created.id, True
+    if document == current.user.document:
+        return current.user.id, False
+    users.replace_user(
+        conn,
+        context.tenant_id,
+        current.user.id,
+        document,
+        current=current.user,
+        shared_logins=context.shared_logins,
+    )
+    return current.user.id, True
+
+
+def _store_account(
+    conn: Connection, tenant_id: int, user_id: str, current: _Current, values: dict[str, Any]
+) -> bool:
+    assert current.account is not None
+    changed = {
+        column: value
+        for column, value in values.items()
+        if _account_value(current.account, column) != value
+    }
+    if changed:
+        accounts.set_fields(conn, tenant_id, user_id, **changed)
+    return bool(changed)
+
+
+def _store_resource(
+    conn: Connection,
+    tenant_id: int,
+    user_id: str,
+    current: _Current,
+    code: str,
+    fields: dict[str, Any],
+) -> bool:
+    if current.resource is not None and fields == {
+        name: getattr(current.resource, name) for name in resources.FIELDS
+    }:
+        return False
+    resources.put(conn, tenant_id, user_id, code, fields, exists=current.resource is not None)
+    return True
 
 
 def _document(current: dict[str, Any] | None, values: dict[str, Any]) -> dict[str, Any]:

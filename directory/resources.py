@@ -148,6 +148,11 @@ def put(
         conn.execute(_INSERT, {"tenant_id": tenant_id, "user_id": user_id, "code": code, **values})
 
 
+def create_rows(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """New resources (dicts of every column), in one statement."""
+    conn.execute(_INSERT, rows)
+
+
 def count(conn: Connection, tenant_id: int) -> int:
     resource = tables.Resource
     return conn.execute(

@@ -117,7 +117,8 @@ def _print_outcome(job: jobs.Job, args: argparse.Namespace) -> None:
     if args.dry_run:
         print(f"dry run of {report['total']:,} rows, nothing written: would be {counts}")
     elif report["committed"]:
-        print(f"imported {report['total']:,} rows: {counts}")
+        landed = report["created"] + report["updated"] + report["unchanged"]
+        print(f"imported {landed:,} of {report['total']:,} rows: {counts}")
     else:
         print(
             f"nothing imported: {report['failed']:,} of {report['total']:,} rows have errors "

@@ -146,6 +146,50 @@ def _catalog_paths(path: str, what: str) -> dict[str, Any]:
 
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_ERROR_CONTENT = {
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+}
+_IMPORT_FORM = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": ".csv or .xlsx"},
+        "skipErrors": {"type": "boolean", "description": "import good rows, report bad ones"},
+        "dateFormat": {"type": "string", "enum": ["british", "us", "iso"]},
+        "copyRolesFrom": {"type": "string", "description": "a username"},
+        "resetFromResourceGroup": {"type": "boolean"},
+        "updateExisting": {"type": "boolean"},
+        "dryRun": {"type": "boolean"},
+        "queue": {"type": "boolean"},
+    },
+}
+_JOB = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "status": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
+        "progress": {
+            "type": "object",
+            "properties": {"done": {"type": "integer"}, "total": {"type": "integer"}},
+        },
+        "report": {"type": "object"},
+    },
+}
+_DATE_FORMAT = {
+    "name": "dateFormat",
+    "in": "query",
+    "schema": {"type": "string", "enum": ["british", "us", "iso"]},
+}
+
+
+def _file_responses(media_type: str) -> dict[str, Any]:
+    return {
+        "200": {"description": "the file", "content": {media_type: {}}},
+        "401": {"description": "no valid token", **_ERROR_CONTENT},
+        "403": {"description": "the token lacks the admin scope", **_ERROR_CONTENT},
+    }
+
+
 _HANDLE = {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}}
 _FLAG = {"type": "boolean"}
 
@@ -340,6 +384,9 @@ OPENAPI: dict[str, Any] = {
                             "max_failed_tries": {"type": "integer"},
                             "trusted_device_days": {"type": "integer"},
                             "session_hours": {"type": "integer"},
+                            "self_registration": {"type": "boolean"},
+                            "approval_required": {"type": "boolean"},
+                            "default_country_code": {"type": "string"},
                             "password": {
                                 "type": "object",
                                 "properties": {
@@ -353,6 +400,47 @@ OPENAPI: dict[str, Any] = {
                 ),
                 "responses": _responses("the settings"),
             },
+        },
+        "/imports": {
+            "get": {"summary": "Recent import jobs, newest first", "responses": _responses("jobs")},
+            "post": {
+                "summary": "Import users from a CSV or XLSX file: run now (201) or queue (202)",
+                "requestBody": {
+                    "required": True,
+                    "content": {"multipart/form-data": {"schema": _IMPORT_FORM}},
+                },
+                "responses": {
+                    **_responses("the job, run to its end", _JOB, "201"),
+                    "202": {
+                        "description": "the job, queued",
+                        "content": {"application/json": {"schema": _JOB}},
+                    },
+                    "413": {"description": "the file is too large", **_ERROR_CONTENT},
+                },
+            },
+        },
+        "/imports/{id}": {
+            "parameters": [_ID],
+            "get": {
+                "summary": "An import job: status, progress, report",
+                "responses": _responses("the job", _JOB),
+            },
+        },
+        "/exports/users.csv": {
+            "get": {
+                "summary": "The tenant's users in the import's columns, as CSV",
+                "parameters": [_DATE_FORMAT],
+                "responses": _file_responses("text/csv"),
+            }
+        },
+        "/exports/users.xlsx": {
+            "get": {
+                "summary": "The tenant's users in the import's columns, as an Excel workbook",
+                "parameters": [_DATE_FORMAT],
+                "responses": _file_responses(
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                ),
+            }
         },
         "/audit": {
             "get": {
