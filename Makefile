@@ -31,11 +31,13 @@ lint: install
 	$(BIN)/mypy
 
 # The load benchmark (bench/run.py): a few minutes; BENCH_ARGS=--full for 1,000,000 users.
+# Then spreadsheet imports against /Bulk (bench/imports.py): two minutes.
 # Its baseline (scim2-server) comes with the `bench` extra.
 bench: install
 	$(BIN)/python -c "import scim2_server.cursor" 2>/dev/null || \
 		$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.imports
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -27,6 +27,7 @@ TEXT, FLAG, DATE, CODES, EMAIL, COUNTRY, CURRENCY = (
     "currency",
 )
 DATE_FORMATS = {"british": "%d/%m/%Y", "us": "%m/%d/%Y", "iso": "%Y-%m-%d"}
+_DATE_NAMES = {"british": "a British", "us": "a US", "iso": "an ISO"}
 TRUE_WORDS = {"true", "y", "yes", "1"}
 FALSE_WORDS = {"false", "n", "no", "0"}
 LIST_SEPARATOR = ";"
@@ -180,7 +181,7 @@ def _date(column: Column, value: Cell, date_format: str) -> date:
     except ValueError:
         example = date(2026, 1, 31).strftime(pattern)
         raise CellError(
-            column.header, f"{text!r} is not a {date_format} date (like {example})"
+            column.header, f"{text!r} is not {_DATE_NAMES[date_format]} date (like {example})"
         ) from None
 
 

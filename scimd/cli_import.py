@@ -22,6 +22,7 @@ from rich.table import Table
 from sqlalchemy import Engine
 
 from directory import jobs, tenants
+from directory.errors import InvalidValue
 from directory.units import Units
 from scimd.cli_users import actor
 from scimd.settings import Settings
@@ -70,8 +71,16 @@ async def _submit(
     return submitted.result()
 
 
+def _file_error(path: str, exc: OSError) -> InvalidValue:
+    """A file the command cannot read or write, said as such (not as a database problem)."""
+    return InvalidValue(f"cannot use the file {path}: {exc.strerror or exc}")
+
+
 def cmd_import(engine: Engine, args: argparse.Namespace) -> None:
-    data = Path(args.file).read_bytes()
+    try:
+        data = Path(args.file).read_bytes()
+    except OSError as exc:
+        raise _file_error(args.file, exc) from None
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]importing[/bold] {task.description}"),
@@ -145,7 +154,10 @@ def cmd_export(engine: Engine, args: argparse.Namespace) -> None:
         tenant_id = tenants.get_tenant(conn, args.tenant).id
         rows = list(exports.user_rows(conn, tenant_id, args.date_format))
     body = sheets.write_csv(HEADERS, rows) if kind == "csv" else sheets.write_xlsx(HEADERS, rows)
-    Path(args.file).write_bytes(body)
+    try:
+        Path(args.file).write_bytes(body)
+    except OSError as exc:
+        raise _file_error(args.file, exc) from None
     print(f"exported {len(rows):,} users to {args.file}")
 
 

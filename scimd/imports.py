@@ -136,7 +136,7 @@ class Imports:
         except LeaseLost:
             log.warning("import job taken over by another process", extra={"job": job_id})
             return
-        except (DirectoryError, InvalidValue) as exc:
+        except DirectoryError as exc:  # the import as a whole: e.g. no user to copy roles from
             await self._end(job_id, jobs.FAILED, {"error": exc.detail})
             return
         except Exception:
