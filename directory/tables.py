@@ -436,3 +436,75 @@ class Job(Base):
         Index(None, "status", "id"),
         Index(None, "tenant_id", "id"),
     )
+
+
+class SsoProvider(Base):
+    """An identity provider a tenant links its accounts to and signs in through.
+
+    ``kind`` is ``azure_ad`` (msal, Microsoft Graph), ``oidc`` (any OpenID
+    Connect provider) or ``csv`` (object ids uploaded as a file: OneLogin,
+    Okta). ``config`` holds the public settings; the client secret is sealed
+    with the server key (``directory.sealing``), never stored in the clear.
+    """
+
+    __tablename__ = "sso_providers"
+
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]]
+    client_secret: Mapped[str | None] = mapped_column(String(500))
+
+
+class SsoLink(Base):
+    """An account linked to its identity at a provider: one per (provider, object id) and
+    one per (provider, account)."""
+
+    __tablename__ = "sso_links"
+
+    tenant_id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+        ),
+        Index(None, "tenant_id", "provider", "user_id", unique=True),
+    )
+
+
+class SsoSnapshot(Base):
+    """A provider's users as the link wizard fetched them (Graph) or received them (CSV),
+    kept so that the admin can page, filter and apply over the same list."""
+
+    __tablename__ = "sso_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(64))
+    created: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(200))
+    users: Mapped[list[Any]] = mapped_column(Document)
+
+    __table_args__ = (Index(None, "tenant_id", "id"),)
+
+
+class SsoFlow(Base):
+    """A sign-in or wizard login started at a provider and not yet come back: its state,
+    nonce and PKCE verifier (msal's flow), found by the SHA-256 of the state, used once."""
+
+    __tablename__ = "sso_flows"
+
+    state_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(16))  # sign_in | wizard
+    flow: Mapped[dict[str, Any]]
+    expires: Mapped[datetime]

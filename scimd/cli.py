@@ -23,7 +23,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from directory import database, tenants
 from directory.errors import DirectoryError
-from scimd import cli_admin, cli_catalog, cli_import, cli_users
+from scimd import cli_admin, cli_catalog, cli_import, cli_sso, cli_users
 from scimd.keys import load_sealer
 from scimd.settings import Settings
 
@@ -204,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
     cli_admin.register(commands, add, with_engine)
     cli_catalog.register(commands, add, with_engine, user_commands)
     cli_import.register(commands, add, with_engine)
+    cli_sso.register(commands, add, with_engine)
     return parser
 
 

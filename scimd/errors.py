@@ -119,3 +119,13 @@ async def read_object(request: Request, limit: int = 1024 * 1024) -> dict[str, A
     if not isinstance(value, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object")
     return value
+
+
+def integer_param(value: str | None, name: str, default: int) -> int:
+    """A whole number from a query or path parameter; ``default`` when absent."""
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise directory_errors.InvalidValue(f"{name} must be a whole number") from None

@@ -20,6 +20,7 @@ from scim.auth import TokenAuthenticator
 from scimd.admin.catalog import CatalogAdmin
 from scimd.admin.imports import ImportAdmin
 from scimd.admin.openapi import OPENAPI
+from scimd.admin.sso import SsoAdmin
 from scimd.admin.users import UserAdmin
 from scimd.errors import ApiError, api_errors, error_response, read_object
 from scimd.imports import Imports
@@ -114,6 +115,7 @@ def create_admin_app(
         *users.routes(),
         *CatalogAdmin(units, users).routes(),
         *ImportAdmin(units, users, imports).routes(),
+        *SsoAdmin(units, users).routes(),
         Route("/settings", api_errors(settings.get), methods=["GET"]),
         Route("/settings", api_errors(settings.put), methods=["PUT"]),
         Route("/audit", api_errors(audit_log.list), methods=["GET"]),

@@ -175,6 +175,18 @@ _JOB = {
         "report": {"type": "object"},
     },
 }
+_STATUSES = ("linked", "match", "no_local_user", "ambiguous", "conflict", "invalid")
+_PREVIEW = {
+    "type": "object",
+    "properties": {
+        "snapshotId": {"type": "integer"},
+        "provider": {"type": "string"},
+        "counts": {"type": "object"},
+        "totalResults": {"type": "integer"},
+        "startIndex": {"type": "integer"},
+        "rows": {"type": "array", "items": {"type": "object"}},
+    },
+}
 _DATE_FORMAT = {
     "name": "dateFormat",
     "in": "query",
@@ -441,6 +453,91 @@ OPENAPI: dict[str, Any] = {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 ),
             }
+        },
+        "/sso/snapshots": {
+            "post": {
+                "summary": "Upload a provider's users (email,object_id CSV) for the link "
+                "wizard; answers the first page of the preview",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["provider", "file"],
+                                "properties": {
+                                    "provider": {"type": "string", "example": "onelogin"},
+                                    "file": {"type": "string", "format": "binary"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": _responses("the preview", _PREVIEW, "201"),
+            }
+        },
+        "/sso/snapshots/{id}": {
+            "parameters": [_ID],
+            "get": {
+                "summary": "A page of a provider list with each user's match status",
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": list(_STATUSES)},
+                    },
+                    {"name": "startIndex", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "count", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": _responses("the preview", _PREVIEW),
+            },
+        },
+        "/sso/links/apply": {
+            "post": {
+                "summary": "Add and remove links, all or none, with a result per choice",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["provider", "choices"],
+                        "properties": {
+                            "provider": {"type": "string"},
+                            "choices": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "required": ["action", "objectId"],
+                                    "properties": {
+                                        "action": {"type": "string", "enum": ["add", "remove"]},
+                                        "objectId": {"type": "string"},
+                                        "userId": {"type": "string"},
+                                    },
+                                },
+                            },
+                        },
+                    }
+                ),
+                "responses": {
+                    **_responses("a result per choice"),
+                    "409": {
+                        "description": "nothing changed; a result per choice",
+                        **_ERROR_CONTENT,
+                    },
+                },
+            }
+        },
+        "/sso/links": {
+            "get": {
+                "summary": "The tenant's links",
+                "parameters": [{"name": "provider", "in": "query", "schema": {"type": "string"}}],
+                "responses": _responses("links"),
+            }
+        },
+        "/sso/links/{provider}/{object_id}": {
+            "parameters": [
+                {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "object_id", "in": "path", "required": True, "schema": {"type": "string"}},
+            ],
+            "delete": {"summary": "Remove a link", "responses": _responses("removed", None, "204")},
         },
         "/audit": {
             "get": {

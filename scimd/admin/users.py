@@ -35,7 +35,7 @@ from scimd.admin.views import (
     user_view_of,
     user_views,
 )
-from scimd.errors import ApiError, api_errors, read_object
+from scimd.errors import ApiError, api_errors, integer_param, read_object
 from scimd.mail import Mailer
 from scimd.signin import client_address
 
@@ -102,15 +102,6 @@ def _flag(value: str | None, name: str) -> bool | None:
     raise InvalidValue(f"{name} is true or false")
 
 
-def _integer(value: str | None, name: str, default: int) -> int:
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError:
-        raise InvalidValue(f"{name} must be a whole number") from None
-
-
 class UserAdmin:
     def __init__(
         self,
@@ -142,7 +133,7 @@ class UserAdmin:
             if (wanted := _flag(params.get(name), name)) is not None
         }
         sort = params.get("sort") or "userName"
-        start = _integer(params.get("startIndex"), "startIndex", 1)
+        start = integer_param(params.get("startIndex"), "startIndex", 1)
         return grid.GridQuery(
             search=params.get("search") or None,
             flags=flags,
@@ -151,7 +142,7 @@ class UserAdmin:
             sort=sort.lstrip("-"),
             descending=sort.startswith("-"),
             offset=max(start, 1) - 1,
-            limit=_integer(params.get("count"), "count", 50),
+            limit=integer_param(params.get("count"), "count", 50),
         )
 
     async def list_users(self, request: Request) -> Response:

@@ -30,6 +30,10 @@ DIRECTORY_TABLES = {
     "sign_in_throttle",
     "resources",
     "jobs",
+    "sso_providers",
+    "sso_links",
+    "sso_snapshots",
+    "sso_flows",
 }
 
 
