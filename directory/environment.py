@@ -38,6 +38,14 @@ class Environment:
     """Accounts people create themselves (registration, first federated sign-in) wait for
     an admin's approval before they may sign in."""
 
+    sso_auto_link: bool = False
+    """A federated sign-in whose identity is linked to no account links itself to the one
+    account with its email, if exactly one has it."""
+
+    sso_jit: bool = False
+    """A federated sign-in whose email no account has creates one just in time (waiting for
+    approval where ``approval_required``)."""
+
     default_country_code: str = "GB"
     """ISO 3166 country of imported HR records that name none (nor does their group)."""
 

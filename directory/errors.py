@@ -10,6 +10,7 @@
     ├── Unavailable         the store could not be reached, or stayed locked: nothing was written
     ├── NotConfigured       the installation lacks a setting this needs (a key, a mail server)
     ├── RegistrationClosed  the tenant does not let people create their own accounts
+    ├── ProviderFailed      an identity provider (or Microsoft Graph) refused, failed or was away
     └── SignInRefused       a sign-in step failed; ``code`` is all the caller may tell the client
         ├── InvalidCredentials   unknown login, wrong password, wrong or expired code/challenge
         ├── AccountLocked        locked by an admin or by too many failed tries
@@ -67,6 +68,12 @@ class RegistrationClosed(DirectoryError):
     """Raised when someone registers where the tenant (or no tenant) allows it."""
 
     code = "registration_closed"
+
+
+class ProviderFailed(DirectoryError):
+    """Raised when an identity provider the request needed refused, failed or was unreachable."""
+
+    code = "provider_error"
 
 
 class Unavailable(DirectoryError):

@@ -270,6 +270,30 @@ def begin(
     return _next(conn, tenant, user_id, steps, actor, {}, sealer)
 
 
+def federated_session(
+    conn: Connection, tenant_id: int, user_id: str, provider: str, client: str | None
+) -> Outcome:
+    """A session for an account an identity provider vouched for.
+
+    The same account rules as a password sign-in apply (locked, blocked, not
+    yet approved, outside the date window, SCIM-inactive); the password,
+    the local second factor and a forced password change are the provider's
+    business and are not asked for.
+    """
+    actor = Actor("user", user_id, client)
+    account = accounts.get_account(conn, tenant_id, user_id)
+    _check_access(conn, tenant_id, user_id, account, actor)
+    env = environment.get(conn, tenant_id)
+    session, expires = credentials.new(
+        conn, tenant_id, user_id, "session", timedelta(hours=env.session_hours), client
+    )
+    accounts.set_fields(conn, tenant_id, user_id, last_login=utcnow(), failed_tries=0)
+    audit.record(
+        conn, tenant_id, actor, "signin.success", f"user:{user_id}", detail={"provider": provider}
+    )
+    return Outcome("signed_in", user_id, tenant_id, session=session, session_expires=expires)
+
+
 def _check_access(
     conn: Connection, tenant_id: int, user_id: str, account: accounts.Account, actor: Actor
 ) -> None:

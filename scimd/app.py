@@ -27,6 +27,7 @@ from scimd.mail import Mailer
 from scimd.observability import Metrics, RequestObserver, configure_logging
 from scimd.settings import Settings
 from scimd.signin import SignIn
+from scimd.sso import ProviderClients, Sso
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
@@ -52,6 +53,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     sealer = load_sealer(settings, engine.url.render_as_string(hide_password=True))
     signin = SignIn(units, sealer, shared_logins=settings.shared_logins)
     imports = Imports(units, shared_logins=settings.shared_logins)
+    sso = Sso(
+        units,
+        sealer,
+        ProviderClients(settings.sso_ca_file),
+        settings.public_url,
+        shared_logins=settings.shared_logins,
+    )
     runner = JobRunner(
         imports, poll_seconds=settings.job_poll_seconds, lease_seconds=settings.job_lease_seconds
     )
@@ -98,12 +106,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                     units,
                     authenticator,
                     imports,
+                    sso,
+                    sealer,
                     mailer,
                     settings.public_url,
                     settings.shared_logins,
                 ),
             ),
             Mount("/auth", routes=signin.routes()),
+            Mount("/sso", routes=sso.routes()),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestObserver, metrics=metrics)],

@@ -30,6 +30,7 @@ _STATUS: dict[type[directory_errors.DirectoryError], int] = {
     directory_errors.Unavailable: 503,
     directory_errors.NotConfigured: 503,
     directory_errors.RegistrationClosed: 403,
+    directory_errors.ProviderFailed: 502,
     directory_errors.InvalidCredentials: 401,
     directory_errors.AccountLocked: 403,
     directory_errors.LoginNotAllowed: 403,

@@ -83,3 +83,7 @@ class Settings(BaseSettings):
     job_lease_seconds: float = 60.0
     """How long a claimed job may go without progress before another process takes it over
     (its own process presumably died). Longer than the longest single write of an import."""
+
+    sso_ca_file: Path | None = None
+    """A PEM bundle of the certificate authorities to trust for identity providers and
+    Microsoft Graph, instead of the system's (for a private or test authority)."""

@@ -33,6 +33,21 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+async def sign_in_step(units: Units, work: Callable[[Connection], Outcome]) -> Response:
+    """Run a sign-in step in one unit of work; a refusal's bookkeeping commits first."""
+
+    def unit(conn: Connection) -> Outcome | PendingFailure:
+        try:
+            return work(conn)
+        except PendingFailure as failure:
+            return failure  # committed with its failed-try count and audit event
+
+    outcome = await units.write(unit)
+    if isinstance(outcome, PendingFailure):
+        raise outcome.refusal
+    return JSONResponse(outcome.to_json())
+
+
 class SignIn:
     def __init__(self, units: Units, sealer: Sealer, *, shared_logins: bool = False) -> None:
         self.units = units
@@ -40,16 +55,7 @@ class SignIn:
         self.shared_logins = shared_logins
 
     async def _step(self, work: Callable[[Connection], Outcome]) -> Response:
-        def unit(conn: Connection) -> Outcome | PendingFailure:
-            try:
-                return work(conn)
-            except PendingFailure as failure:
-                return failure  # committed with its failed-try count and audit event
-
-        outcome = await self.units.write(unit)
-        if isinstance(outcome, PendingFailure):
-            raise outcome.refusal
-        return JSONResponse(outcome.to_json())
+        return await sign_in_step(self.units, work)
 
     async def login(self, request: Request) -> Response:
         body = await read_object(request)

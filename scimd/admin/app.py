@@ -15,6 +15,7 @@ from starlette.routing import Route
 
 from directory import audit, environment
 from directory.errors import InvalidValue
+from directory.sealing import Sealer
 from directory.units import Units
 from scim.auth import TokenAuthenticator
 from scimd.admin.catalog import CatalogAdmin
@@ -25,6 +26,7 @@ from scimd.admin.users import UserAdmin
 from scimd.errors import ApiError, api_errors, error_response, read_object
 from scimd.imports import Imports
 from scimd.mail import Mailer
+from scimd.sso import Sso
 
 
 class SettingsAdmin:
@@ -103,6 +105,8 @@ def create_admin_app(
     units: Units,
     authenticator: TokenAuthenticator,
     imports: Imports,
+    sso: Sso,
+    sealer: Sealer,
     mailer: Mailer | None = None,
     public_url: str = "http://127.0.0.1:8000",
     shared_logins: bool = False,
@@ -115,7 +119,7 @@ def create_admin_app(
         *users.routes(),
         *CatalogAdmin(units, users).routes(),
         *ImportAdmin(units, users, imports).routes(),
-        *SsoAdmin(units, users).routes(),
+        *SsoAdmin(units, users, sso, sealer).routes(),
         Route("/settings", api_errors(settings.get), methods=["GET"]),
         Route("/settings", api_errors(settings.put), methods=["PUT"]),
         Route("/audit", api_errors(audit_log.list), methods=["GET"]),

@@ -175,6 +175,7 @@ _JOB = {
         "report": {"type": "object"},
     },
 }
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
 _STATUSES = ("linked", "match", "no_local_user", "ambiguous", "conflict", "invalid")
 _PREVIEW = {
     "type": "object",
@@ -453,6 +454,57 @@ OPENAPI: dict[str, Any] = {
                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
                 ),
             }
+        },
+        "/sso/providers": {
+            "get": {
+                "summary": "The tenant's identity providers",
+                "responses": _responses("providers"),
+            }
+        },
+        "/sso/providers/{name}": {
+            "parameters": [_NAME],
+            "put": {
+                "summary": "Configure an identity provider (the client secret is sealed and never "
+                "shown again; left out, the stored one is kept)",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "required": ["kind", "clientId"],
+                        "properties": {
+                            "kind": {"type": "string", "enum": ["azure_ad", "oidc"]},
+                            "authority": {"type": "string", "description": "azure_ad"},
+                            "issuer": {"type": "string", "description": "oidc"},
+                            "clientId": {"type": "string"},
+                            "clientSecret": {"type": "string", "writeOnly": True},
+                            "graphUrl": {"type": "string"},
+                        },
+                    }
+                ),
+                "responses": _responses("the provider"),
+            },
+            "delete": {
+                "summary": "Remove an identity provider",
+                "responses": _responses("removed", None, "204"),
+            },
+        },
+        "/sso/providers/{name}/login": {
+            "parameters": [_NAME],
+            "post": {
+                "summary": "Start the link wizard's login at Azure AD: open authUri; the "
+                "provider returns to /sso/azure/callback, which answers the preview",
+                "responses": _responses("the URL to open"),
+            },
+        },
+        "/sso/providers/{name}/snapshots": {
+            "parameters": [_NAME],
+            "post": {
+                "summary": "List an Azure AD directory's users with the app's own credentials "
+                "(Microsoft Graph) for the link wizard; answers the first page of the preview",
+                "responses": {
+                    **_responses("the preview", _PREVIEW, "201"),
+                    "502": {"description": "the provider failed", **_ERROR_CONTENT},
+                },
+            },
         },
         "/sso/snapshots": {
             "post": {

@@ -20,16 +20,53 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from directory import sheets
+from directory.sealing import Sealer
 from directory.units import Units
 from scimd.admin.users import UserAdmin
 from scimd.errors import ApiError, api_errors, integer_param, read_object
-from sso import csv_source, links, snapshots, wizard
+from scimd.sso import Sso
+from sso import csv_source, flows, links, providers, snapshots, wizard
 
 
 class SsoAdmin:
-    def __init__(self, units: Units, users: UserAdmin) -> None:
+    def __init__(self, units: Units, users: UserAdmin, sso: Sso, sealer: Sealer) -> None:
         self.units = units
         self.users = users
+        self.sso = sso
+        self.sealer = sealer
+
+    async def list_providers(self, request: Request) -> Response:
+        tenant_id, _ = await self.users._actor(request)
+        found = await self.units.read(lambda conn: providers.listed(conn, tenant_id))
+        return JSONResponse({"providers": found})
+
+    async def put_provider(self, request: Request) -> Response:
+        tenant_id, actor = await self.users._actor(request)
+        body = await read_object(request)
+        name = request.path_params["name"]
+        stored = await self.units.write(
+            lambda conn: providers.put(conn, tenant_id, name, body, self.sealer, actor)
+        )
+        return JSONResponse(stored.to_json())
+
+    async def delete_provider(self, request: Request) -> Response:
+        tenant_id, actor = await self.users._actor(request)
+        name = request.path_params["name"]
+        await self.units.write(lambda conn: providers.remove(conn, tenant_id, name, actor))
+        return Response(status_code=204)
+
+    async def provider_login(self, request: Request) -> Response:
+        """Start the wizard's login at Azure AD: the URL to open; the provider sends the
+        browser back to ``/sso/azure/callback``, which answers the list of its users."""
+        tenant_id, actor = await self.users._actor(request)
+        name = request.path_params["name"]
+        auth_uri = await self.sso.start(tenant_id, name, flows.WIZARD, actor)
+        return JSONResponse({"authUri": auth_uri})
+
+    async def provider_list(self, request: Request) -> Response:
+        """The wizard app-only: the provider's users read with the app's own credentials."""
+        tenant_id, actor = await self.users._actor(request)
+        return await self.sso.app_only_list(tenant_id, request.path_params["name"], actor)
 
     async def upload(self, request: Request) -> Response:
         tenant_id, actor = await self.users._actor(request)
@@ -96,6 +133,13 @@ class SsoAdmin:
 
     def routes(self) -> list[Route]:
         return [
+            Route("/sso/providers", api_errors(self.list_providers), methods=["GET"]),
+            Route("/sso/providers/{name}", api_errors(self.put_provider), methods=["PUT"]),
+            Route("/sso/providers/{name}", api_errors(self.delete_provider), methods=["DELETE"]),
+            Route("/sso/providers/{name}/login", api_errors(self.provider_login), methods=["POST"]),
+            Route(
+                "/sso/providers/{name}/snapshots", api_errors(self.provider_list), methods=["POST"]
+            ),
             Route("/sso/snapshots", api_errors(self.upload), methods=["POST"]),
             Route("/sso/snapshots/{id}", api_errors(self.preview), methods=["GET"]),
             Route("/sso/links/apply", api_errors(self.apply), methods=["POST"]),
