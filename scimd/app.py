@@ -83,7 +83,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             if settings.job_runner:
                 tasks.start_soon(runner.run_forever)
             yield
-            tasks.cancel_scope.cancel()
+            runner.stop()  # the job in hand finishes; the task group waits for it
         engine.dispose()
 
     metrics = Metrics(engine)

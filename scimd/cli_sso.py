@@ -1,5 +1,8 @@
 """``scimd sso ...``: the link wizard and the links from the command line.
 
+``scimd sso preview`` reads an Azure AD directory's users from Microsoft Graph
+with the app's own credentials (client credentials), for scripted runs.
+
 ``scimd sso link --csv FILE`` previews a provider's ``email,object_id`` file
 (one line per row with its status), and with ``--apply`` links every
 ``match`` row, all or none, as ``POST /admin/v1/sso/links/apply`` does.
@@ -56,15 +59,51 @@ def cmd_link(engine: Engine, args: argparse.Namespace) -> None:
             body["results"] = failed.results if failed else results
         print(json.dumps(body, indent=2))
     else:
-        for row in rows:
-            extra = row["userId"] or row["detail"] or ""
-            print(
-                f"{row['line']}\t{row['status']}\t{row['email'] or ''}\t{row['objectId']}\t{extra}"
-            )
+        _print_rows(rows)
         if args.apply and failed is None:
             print(f"linked {len(results)} match rows", file=sys.stderr)
     if failed is not None:
         sys.exit(f"scimd: nothing linked: {failed.detail}")
+
+
+def _print_rows(rows: list[dict[str, Any]]) -> None:
+    """A line per row: its line in the file (or its name), status, email, object id, and the
+    account it concerns or why it cannot be linked."""
+    for row in rows:
+        where = row["line"] if row.get("line") is not None else row["displayName"] or ""
+        extra = row["userId"] or row["detail"] or ""
+        print(f"{where}\t{row['status']}\t{row['email'] or ''}\t{row['objectId']}\t{extra}")
+
+
+def cmd_preview(engine: Engine, args: argparse.Namespace) -> None:
+    """The wizard app-only: an Azure AD directory's users read from Graph with the app's own
+    credentials, each with its match status; stored for ``/admin/v1/sso/snapshots/{id}``."""
+    from scimd.keys import load_sealer
+    from scimd.settings import Settings
+    from scimd.sso import ProviderClients
+    from sso import azure, matching, providers
+
+    settings = Settings(database_url=args.database_url)
+    sealer = load_sealer(settings, args.database_url)
+    with engine.connect() as conn:
+        tenant_id = tenants.get_tenant(conn, args.tenant).id
+        provider = providers.get(conn, tenant_id, args.provider, sealer)
+    if provider.kind != "azure_ad":
+        raise InvalidValue("only Azure AD providers list their users; upload a CSV instead")
+    clients = ProviderClients(settings.sso_ca_file)
+    token = azure.app_token(azure.client_app(provider, clients.requests), provider)
+    listed = azure.graph_users(provider, token, clients.httpx)
+    users = [matching.from_graph(user) for user in listed]
+    with engine.begin() as conn:
+        snapshot_id = snapshots.create(conn, tenant_id, provider.name, users, actor())
+        snapshot = snapshots.get(conn, tenant_id, snapshot_id)
+        rows = [row.to_json() for row in wizard.rows(conn, tenant_id, snapshot)]
+    if args.json:
+        body = {"snapshotId": snapshot_id, "provider": provider.name, "rows": rows}
+        print(json.dumps(body, indent=2))
+    else:
+        _print_rows(rows)
+        print(f"provider list {snapshot_id}: {len(rows)} users", file=sys.stderr)
 
 
 def cmd_links(engine: Engine, args: argparse.Namespace) -> None:
@@ -102,6 +141,10 @@ def register(
     link.add_argument("--csv", required=True, metavar="FILE", help="email,object_id with a header")
     link.add_argument("--apply", action="store_true", help="link every match row, all or none")
     link.add_argument("--json", action="store_true")
+    preview = add(group, "preview", with_engine(cmd_preview), "an Azure AD directory's users")
+    preview.add_argument("--tenant", required=True)
+    preview.add_argument("--provider", required=True, help="a configured azure_ad provider")
+    preview.add_argument("--json", action="store_true")
     listing = add(group, "links", with_engine(cmd_links), "list a tenant's links")
     listing.add_argument("--tenant", required=True)
     listing.add_argument("--provider")

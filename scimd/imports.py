@@ -12,13 +12,13 @@ work; it runs in a worker thread and hands each unit back to the event loop's
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import socket
 from datetime import timedelta
 from typing import Any
 
+import anyio
 from anyio import from_thread, to_thread
 from sqlalchemy import Connection
 
@@ -67,12 +67,12 @@ class Imports:
         queue: bool,
     ) -> jobs.Job:
         """Check the file (nothing is written for a file refused as a whole), then run it
-        now or queue it; the job as it stands afterwards."""
+        now (the job as it ended) or queue it (the job as queued)."""
         the_plan = await to_thread.run_sync(imports.plan, data, filename, options)
         claimed_by = None if queue else self.worker
 
-        def create(conn: Connection) -> int:
-            return jobs.create(
+        def create(conn: Connection) -> jobs.Job:
+            job_id = jobs.create(
                 conn,
                 tenant_id,
                 KIND,
@@ -83,11 +83,13 @@ class Imports:
                 len(the_plan.rows),
                 claimed_by=claimed_by,
             )
+            return jobs.get(conn, tenant_id, job_id)
 
-        job_id = await self.units.write(create)
-        if not queue:
-            await self.run(job_id, tenant_id, actor, the_plan, options)
-        return await self.units.read(lambda conn: jobs.get(conn, tenant_id, job_id))
+        created = await self.units.write(create)
+        if queue:
+            return created  # as queued: a runner may claim it the moment this commits
+        await self.run(created.id, tenant_id, actor, the_plan, options)
+        return await self.units.read(lambda conn: jobs.get(conn, tenant_id, created.id))
 
     async def run(
         self,
@@ -190,15 +192,25 @@ class Imports:
 
 
 class JobRunner:
-    """Claims and runs queued jobs in this process, one at a time, until stopped."""
+    """Claims and runs queued jobs in this process, one at a time, until stopped.
+
+    Stopping lets the job in hand finish (its work runs in a thread, which cannot be
+    interrupted anyway) and claims no other; the server's shutdown waits for it.
+    """
 
     def __init__(self, imports_: Imports, *, poll_seconds: float, lease_seconds: float) -> None:
         self.imports = imports_
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
+        self._stopping: anyio.Event | None = None
+
+    def stop(self) -> None:
+        if self._stopping is not None:
+            self._stopping.set()
 
     async def run_forever(self) -> None:
-        while True:
+        self._stopping = stopping = anyio.Event()
+        while not stopping.is_set():
             try:
                 claimed = await self.imports.units.write(
                     lambda conn: jobs.claim(conn, self.imports.worker, self.lease)
@@ -206,7 +218,9 @@ class JobRunner:
             except DirectoryError:
                 claimed = None  # the store is unavailable for now: try again later
             if claimed is None:
-                await asyncio.sleep(self.poll_seconds)
+                with anyio.move_on_after(self.poll_seconds):
+                    await stopping.wait()
                 continue
             log.info("running a queued job", extra={"job": claimed.id, "kind": claimed.kind})
-            await self.imports.run_claimed(claimed)
+            with anyio.CancelScope(shield=True):
+                await self.imports.run_claimed(claimed)

@@ -13,29 +13,33 @@ def _upload(admin, data: bytes, provider: str = "onelogin", filename: str = "ids
     )
 
 
-def _people(admin) -> dict[str, dict]:
+# The emails are the tenant's own (the test database is shared, and sign-in tests elsewhere
+# look logins up across tenants): each tenant's domain is its name.
+def _people(admin, domain: str) -> dict[str, dict]:
     return {
-        "ann": new_user(admin, userName="ann@example.com", email="ann@example.com"),
-        "bob": new_user(admin, userName="bob.local", email="Bob@Example.com"),
-        "cy1": new_user(admin, userName="cy1", email="cy@example.com"),
-        "cy2": new_user(admin, userName="cy2", email="cy@example.com"),
+        "ann": new_user(admin, userName=f"ann@{domain}", email=f"ann@{domain}"),
+        "bob": new_user(admin, userName=f"bob.local.{domain}", email=f"Bob@{domain}"),
+        "cy1": new_user(admin, userName=f"cy1.{domain}", email=f"cy@{domain}"),
+        "cy2": new_user(admin, userName=f"cy2.{domain}", email=f"cy@{domain}"),
     }
 
 
-CSV = (
-    "\ufeffEmail;Object_ID;Department\r\n"
-    '"ann@example.com";"11";"Sales"\r\n'
-    " BOB@example.com ;22;Ops\r\n"
-    "cy@example.com;33;Ops\r\n"
-    "nobody@example.com;44;Ops\r\n"
-    "not-an-email;55;Ops\r\n"
-    "ann@example.com;;Ops\r\n"
-).encode()
+def _csv(domain: str) -> bytes:
+    return (
+        "\ufeffEmail;Object_ID;Department\r\n"
+        f'"ann@{domain}";"11";"Sales"\r\n'
+        f" BOB@{domain.upper()} ;22;Ops\r\n"
+        f"cy@{domain};33;Ops\r\n"
+        f"nobody@{domain};44;Ops\r\n"
+        "not-an-email;55;Ops\r\n"
+        f"ann@{domain};;Ops\r\n"
+    ).encode()
 
 
-def test_a_csv_provider_list_is_previewed_with_every_status(admin):
-    people = _people(admin)
-    uploaded = _upload(admin, CSV)
+def test_a_csv_provider_list_is_previewed_with_every_status(admin, tenant):
+    domain = f"{tenant.name}.example.com"
+    people = _people(admin, domain)
+    uploaded = _upload(admin, _csv(domain))
     assert uploaded.status_code == 201, uploaded.text
     preview = uploaded.json()
     assert preview["provider"] == "onelogin"
@@ -64,9 +68,10 @@ def test_a_csv_provider_list_is_previewed_with_every_status(admin):
     assert [r["line"] for r in second["rows"]] == [7]
 
 
-def test_applying_links_then_the_preview_shows_them_linked(admin):
-    people = _people(admin)
-    preview = _upload(admin, b"email,object_id\nbob@example.com,22\nann@example.com,11\n").json()
+def test_applying_links_then_the_preview_shows_them_linked(admin, tenant):
+    domain = f"{tenant.name}.example.com"
+    people = _people(admin, domain)
+    preview = _upload(admin, f"email,object_id\nbob@{domain},22\nann@{domain},11\n".encode()).json()
     assert preview["counts"]["match"] == 2
     choices = [
         {"action": "add", "objectId": row["objectId"], "userId": row["userId"]}
@@ -86,8 +91,8 @@ def test_applying_links_then_the_preview_shows_them_linked(admin):
     assert event["detail"] == {"provider": "onelogin", "objectId": "22"}
 
 
-def test_apply_is_all_or_nothing_with_a_result_per_choice(admin):
-    people = _people(admin)
+def test_apply_is_all_or_nothing_with_a_result_per_choice(admin, tenant):
+    people = _people(admin, f"{tenant.name}.example.com")
     ok = {"action": "add", "objectId": "11", "userId": people["ann"]["id"]}
     admin.post("/sso/links/apply", json={"provider": "onelogin", "choices": [ok]})
     choices = [
@@ -110,8 +115,8 @@ def test_apply_is_all_or_nothing_with_a_result_per_choice(admin):
     assert [(link["objectId"], link["userId"]) for link in listed] == [("11", people["ann"]["id"])]
 
 
-def test_a_link_can_move_in_one_apply_and_be_removed(admin):
-    people = _people(admin)
+def test_a_link_can_move_in_one_apply_and_be_removed(admin, tenant):
+    people = _people(admin, f"{tenant.name}.example.com")
     first = {"action": "add", "objectId": "11", "userId": people["ann"]["id"]}
     admin.post("/sso/links/apply", json={"provider": "okta", "choices": [first]})
     moved = admin.post(
@@ -137,7 +142,9 @@ def test_a_link_can_move_in_one_apply_and_be_removed(admin):
 
 def test_bad_wizard_requests_are_clear_errors(admin, make_tenant_admin):
     assert_error(_upload(admin, b"mail_address,id\nx@y.z,1\n"), 400, "invalid_value")
-    assert_error(_upload(admin, CSV, provider="Not A Name!"), 400, "invalid_value")
+    assert_error(
+        _upload(admin, _csv("x.example.com"), provider="Not A Name!"), 400, "invalid_value"
+    )
     assert_error(admin.get("/sso/snapshots/999999999"), 404, "not_found")
     assert_error(admin.get("/sso/snapshots/x"), 400, "invalid_value")
     for body in (

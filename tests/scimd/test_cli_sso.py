@@ -14,10 +14,11 @@ def _scimd(database_url: str, *args: str):
 
 
 def test_preview_then_apply_then_list_and_unlink(database_url, tenant, admin, tmp_path):
-    ann = new_user(admin, userName="ann@example.com", email="ann@example.com")
-    new_user(admin, userName="bob@example.com", email="bob@example.com")
+    domain = f"{tenant.name}.example.com"  # the shared database's other tenants have others
+    ann = new_user(admin, userName=f"ann@{domain}", email=f"ann@{domain}")
+    new_user(admin, userName=f"bob@{domain}", email=f"bob@{domain}")
     ids = tmp_path / "onelogin.csv"
-    ids.write_text("email,object_id,name\nann@example.com,101,Ann\nzed@example.com,102,Zed\n")
+    ids.write_text(f"email,object_id,name\nann@{domain},101,Ann\nzed@{domain},102,Zed\n")
 
     preview = _scimd(
         database_url,
@@ -32,8 +33,8 @@ def test_preview_then_apply_then_list_and_unlink(database_url, tenant, admin, tm
     )
     assert preview.returncode == 0, preview.stderr
     assert [line.split("\t")[:4] for line in preview.stdout.splitlines()] == [
-        ["2", "match", "ann@example.com", "101"],
-        ["3", "no_local_user", "zed@example.com", "102"],
+        ["2", "match", f"ann@{domain}", "101"],
+        ["3", "no_local_user", f"zed@{domain}", "102"],
     ]
     assert admin.get("/sso/links").json()["links"] == []  # a preview links nothing
 

@@ -7,6 +7,7 @@ redirect as a browser would and hands back what it would carry to the callback.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,11 +16,13 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from directory.sealing import new_key
 from scimd.app import create_app
 from scimd.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.scimd.accounts import act, admin_token, assert_error, client, events, new_user
 from tests.support.authority import FakeAuthority
+from tests.support.live_server import run_scimd
 
 
 @pytest.fixture
@@ -311,3 +314,37 @@ def test_a_provider_that_refuses_the_app_is_a_502(admin, authority):
         },
     )
     assert_error(admin.post("/sso/providers/azure_ad/snapshots"), 502, "provider_error")
+
+
+def test_scimd_sso_preview_lists_the_directory_app_only(admin, authority, database_url, tenant):
+    _configure(admin, authority)
+    ivy = _person(admin, f"ivy-{uuid.uuid4().hex[:6]}@example.com")
+    authority.graph_users = [_graph_user(1, mail=ivy["userName"]), _graph_user(2)]
+    result = run_scimd(
+        "sso",
+        "preview",
+        "--tenant",
+        tenant.name,
+        "--provider",
+        "azure_ad",
+        "--json",
+        "--database-url",
+        database_url,
+        env={"SCIMD_SECRET_KEY": TEST_SECRET_KEY, "SCIMD_SSO_CA_FILE": authority.ca_path},
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {row["objectId"]: row for row in json.loads(result.stdout)["rows"]}
+    assert (rows["obj-1"]["status"], rows["obj-1"]["userId"]) == ("match", ivy["id"])
+    assert rows["obj-2"]["status"] == "no_local_user"
+    wrong_key = run_scimd(
+        "sso",
+        "preview",
+        "--tenant",
+        tenant.name,
+        "--provider",
+        "azure_ad",
+        "--database-url",
+        database_url,
+        env={"SCIMD_SECRET_KEY": new_key(), "SCIMD_SSO_CA_FILE": authority.ca_path},
+    )
+    assert wrong_key.returncode != 0 and "cannot be opened" in wrong_key.stderr
