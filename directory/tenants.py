@@ -23,7 +23,8 @@ from directory.errors import Conflict, InvalidValue, NotFound
 from directory.values import TENANT_NAME_LENGTH, bounded_text
 
 TOKEN_PREFIX = "scimd_"
-SCOPES = frozenset({"scim", "admin"})
+# "scim" reads and writes SCIM resources, "scim:read" only reads them, "admin" is the admin API.
+SCOPES = frozenset({"scim", "scim:read", "admin"})
 DEFAULT_SCOPES = ("scim",)
 
 

@@ -1,4 +1,6 @@
-"""Bearer-token authentication: a request's token resolved to its tenant.
+"""Bearer-token authentication: a request's token resolved to its tenant, its scopes
+checked (``scim``, ``scim:read`` for GETs and searches only, ``admin``) and its request
+budget spent (``scim.ratelimit``).
 
 Lookups are cached per process for a few seconds, keyed by the token's hash,
 so a busy IdP does not cost a token query per request. The cache is safe to
@@ -16,14 +18,32 @@ from starlette.requests import Request
 from directory import tenants
 from directory.tenants import Principal
 from directory.units import Units
-from scim.errors import ForbiddenError, UnauthorizedError
+from scim.errors import ForbiddenError, TooManyRequestsError, UnauthorizedError
+from scim.ratelimit import RateLimiter
+
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
+def _reads(request: Request) -> bool:
+    """Whether a SCIM request only reads: GET, or a search POSTed to ``/.search``."""
+    return request.method in READ_METHODS or (
+        request.method == "POST" and request.url.path.endswith("/.search")
+    )
 
 
 class TokenAuthenticator:
-    def __init__(self, units: Units, *, ttl: float = 5.0, max_entries: int = 10_000) -> None:
+    def __init__(
+        self,
+        units: Units,
+        *,
+        ttl: float = 5.0,
+        max_entries: int = 10_000,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.units = units
         self.ttl = ttl
         self.max_entries = max_entries
+        self.limiter = limiter or RateLimiter(0, 0)
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
@@ -47,6 +67,12 @@ class TokenAuthenticator:
                 self._cache[key] = (now + self.ttl, principal)
         if principal is None:
             raise UnauthorizedError(detail="The bearer token is not valid")
-        if scope not in principal.scopes:
+        allowed = scope in principal.scopes or (
+            scope == "scim" and "scim:read" in principal.scopes and _reads(request)
+        )
+        if not allowed:
             raise ForbiddenError()
+        wait = self.limiter.take(f"token:{principal.token_id}")
+        if wait is not None:
+            raise TooManyRequestsError(wait)
         return principal

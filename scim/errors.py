@@ -56,6 +56,17 @@ class ForbiddenError(SCIMException):
     _default_detail = "This token may not perform this operation"
 
 
+class TooManyRequestsError(SCIMException):
+    """The token spent its request budget (``SCIMD_RATE_LIMIT_PER_SECOND``): wait, then retry."""
+
+    status = 429
+    _default_detail = "Too many requests for this token; retry after the time given"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class MethodNotAllowedError(SCIMException):
     status = 405
     _default_detail = "Method not allowed on this endpoint"
@@ -101,4 +112,6 @@ def error_response(exc: Exception) -> ScimResponse:
         headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'}
     elif status == 503:
         headers = {"Retry-After": "1"}
+    elif status == 429:
+        headers = {"Retry-After": str(getattr(exc, "retry_after", 1))}
     return ScimResponse(body, status_code=status, headers=headers)

@@ -20,6 +20,7 @@ from directory.database import create_store_engine, ping
 from directory.units import Units
 from scim.app import create_scim_app
 from scim.auth import TokenAuthenticator
+from scim.ratelimit import RateLimiter
 from scimd.admin.app import create_admin_app
 from scimd.imports import Imports, JobRunner
 from scimd.keys import load_sealer
@@ -63,7 +64,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     runner = JobRunner(
         imports, poll_seconds=settings.job_poll_seconds, lease_seconds=settings.job_lease_seconds
     )
-    authenticator = TokenAuthenticator(units, ttl=settings.token_cache_seconds)
+    authenticator = TokenAuthenticator(
+        units,
+        ttl=settings.token_cache_seconds,
+        limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+    )
 
     async def healthz(request: Request) -> Response:
         try:
@@ -80,10 +85,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # GET at 32 concurrent clients on SQLite.
         to_thread.current_default_thread_limiter().total_tokens = settings.pool_size
         async with anyio.create_task_group() as tasks:
+            stopping = anyio.Event()
             if settings.job_runner:
-                tasks.start_soon(runner.run_forever)
+                tasks.start_soon(runner.run_until, stopping)
             yield
-            runner.stop()  # the job in hand finishes; the task group waits for it
+            stopping.set()  # the job in hand finishes; the task group waits for it
         engine.dispose()
 
     metrics = Metrics(engine)

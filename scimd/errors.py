@@ -81,10 +81,12 @@ def error_response(exc: Exception) -> JSONResponse:
         status, code, detail = 400, "invalid_value", validation_detail(exc)
     elif isinstance(exc, SCIMException):  # the bearer-token check
         status = exc.status
-        code = {401: "unauthorized", 403: "forbidden"}.get(status, "error")
+        code = {401: "unauthorized", 403: "forbidden", 429: "throttled"}.get(status, "error")
         detail = exc.detail or code
         if status == 401:
             headers["WWW-Authenticate"] = 'Bearer realm="scimd"'
+        elif status == 429:
+            headers["Retry-After"] = str(getattr(exc, "retry_after", 1))
     else:
         log.error("unexpected error while serving an API request", exc_info=exc)
         status, code, detail = 500, "internal_error", "Internal server error"

@@ -202,14 +202,9 @@ class JobRunner:
         self.imports = imports_
         self.poll_seconds = poll_seconds
         self.lease = timedelta(seconds=lease_seconds)
-        self._stopping: anyio.Event | None = None
 
-    def stop(self) -> None:
-        if self._stopping is not None:
-            self._stopping.set()
-
-    async def run_forever(self) -> None:
-        self._stopping = stopping = anyio.Event()
+    async def run_until(self, stopping: anyio.Event) -> None:
+        """Claim and run jobs until ``stopping`` is set (the server is shutting down)."""
         while not stopping.is_set():
             try:
                 claimed = await self.imports.units.write(

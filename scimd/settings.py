@@ -87,3 +87,11 @@ class Settings(BaseSettings):
     sso_ca_file: Path | None = None
     """A PEM bundle of the certificate authorities to trust for identity providers and
     Microsoft Graph, instead of the system's (for a private or test authority)."""
+
+    rate_limit_per_second: float = 1000.0
+    """Requests a token may make per second, per server process, on average (0: no limit).
+    Over it, requests are answered 429 with ``Retry-After``. Entra ID provisions at tens of
+    requests a second; the default only stops a runaway client."""
+
+    rate_limit_burst: float = 2000.0
+    """Requests a token may make at once above the average, after a quiet spell."""

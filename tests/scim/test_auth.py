@@ -8,6 +8,9 @@ from directory import tenants
 from tests.conftest import make_tenant, scim_client
 from tests.scim.helpers import assert_scim_error, group, patch, user
 
+SEARCH = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
+BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+
 
 def test_missing_token_is_401_with_scim_error_and_challenge(app):
     with scim_client(app, None) as anonymous:
@@ -71,3 +74,61 @@ def test_a_tenant_never_reads_or_changes_another_tenants_resources(app, engine, 
         assert still["displayName"] == "Their group"
         assert [m["value"] for m in still["members"]] == [uid]
         assert theirs.get(f"/Users/{uid}").json()["displayName"] == "Theirs"
+
+
+def _token(engine, tenant, *scopes: str) -> str:
+    with engine.begin() as conn:
+        secret, _ = tenants.create_token(conn, tenant.id, scopes=scopes)
+    return secret
+
+
+def test_a_read_only_token_reads_and_searches_but_never_writes(app, engine, tenant, scim):
+    existing = scim.post("/Users", json=user(displayName="Existing")).json()
+    with scim_client(app, _token(engine, tenant, "scim:read")) as reader:
+        assert reader.get("/Users").status_code == 200
+        assert reader.get(f"/Users/{existing['id']}").status_code == 200
+        searched = reader.post("/.search", json={"schemas": [SEARCH], "filter": "userName pr"})
+        assert searched.status_code == 200, searched.text
+        assert_scim_error(reader.post("/Users", json=user()), 403)
+        assert_scim_error(
+            reader.patch(
+                f"/Users/{existing['id']}",
+                json=patch({"op": "replace", "path": "displayName", "value": "Changed"}),
+            ),
+            403,
+        )
+        assert_scim_error(reader.delete(f"/Users/{existing['id']}"), 403)
+        bulk = {
+            "schemas": [BULK],
+            "Operations": [{"method": "POST", "path": "/Users", "bulkId": "b", "data": user()}],
+        }
+        assert_scim_error(reader.post("/Bulk", json=bulk), 403)
+    assert scim.get(f"/Users/{existing['id']}").json()["displayName"] == "Existing"
+
+
+def test_a_token_over_its_request_budget_gets_429_with_retry_after(engine, tenant):
+    from scimd.app import create_app
+    from scimd.settings import Settings
+
+    app = create_app(
+        Settings(rate_limit_per_second=0.5, rate_limit_burst=3, shared_logins=True), engine=engine
+    )
+    other = make_tenant(engine, "budget")
+    with scim_client(app, tenant.token) as busy, scim_client(app, other.token) as quiet:
+        assert [busy.get("/Users").status_code for _ in range(3)] == [200, 200, 200]
+        throttled = busy.get("/Users")
+        assert_scim_error(throttled, 429)
+        assert 1 <= int(throttled.headers["retry-after"]) <= 2
+        assert quiet.get("/Users").status_code == 200  # the budget is the token's own
+
+
+def test_the_rate_limiter_refills_with_time():
+    from scim.ratelimit import RateLimiter
+
+    now = [0.0]
+    limiter = RateLimiter(2, 2, clock=lambda: now[0])
+    assert [limiter.take("t") for _ in range(3)] == [None, None, 1]
+    now[0] += 0.5  # one request's worth
+    assert limiter.take("t") is None and limiter.take("t") == 1
+    assert limiter.take("other") is None
+    assert RateLimiter(0, 0).take("t") is None  # 0: no limit
