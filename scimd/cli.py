@@ -13,6 +13,7 @@ Errors are one readable line on stderr and exit status 1; usage errors exit 2.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -21,7 +22,7 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from directory import database, tenants
+from directory import database, integrity, tenants
 from directory.errors import DirectoryError
 from scimd import cli_admin, cli_catalog, cli_import, cli_sso, cli_users
 from scimd.keys import load_sealer
@@ -63,6 +64,22 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_db_upgrade(args: argparse.Namespace) -> None:
     _engine(args)
     print("schema is up to date")
+
+
+def cmd_db_check(args: argparse.Namespace) -> None:
+    """The store's integrity check (``directory.integrity``); safe beside a live server."""
+    with integrity.snapshot(_engine(args)) as conn:
+        tenant_id = tenants.get_tenant(conn, args.tenant).id if args.tenant else None
+        report = integrity.examine(conn, tenant_id)
+    counts = f"{report.users} users, {report.groups} groups, {report.memberships} memberships"
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    elif report.problems:
+        print("\n".join(str(problem) for problem in report.problems))
+    else:
+        print(f"store is consistent: {counts} checked")
+    if report.problems:
+        sys.exit(f"scimd: {len(report.problems)} problems found ({counts} checked)")
 
 
 def cmd_tenant_list(args: argparse.Namespace) -> None:
@@ -173,6 +190,9 @@ def _parser() -> argparse.ArgumentParser:
         dest="db_command", required=True, metavar="COMMAND"
     )
     add(db, "upgrade", cmd_db_upgrade, "bring the schema to the newest migration")
+    check = add(db, "check", cmd_db_check, "check that the store agrees with itself")
+    check.add_argument("--tenant", help="only this tenant's data (default: every tenant's)")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
 
     tenant = commands.add_parser("tenant", help="tenants").add_subparsers(
         dest="tenant_command", required=True, metavar="COMMAND"
