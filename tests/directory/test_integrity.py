@@ -38,7 +38,7 @@ ADMIN = Actor("system", "test")
 
 @pytest.fixture
 def scratch(engine: Engine) -> Iterator[list[Tenant]]:
-    """Tenants made on demand (``make(tenants)``), deleted with all they own at the end."""
+    """Tenants made on demand (``make(engine, scratch)``), deleted with all they own at the end."""
     made: list[Tenant] = []
     yield made
     with engine.begin() as conn:
