@@ -321,6 +321,33 @@ def role_refusal(role: Entry, licence: Any, user_type: Any) -> str | None:
     return None
 
 
+def write_grants(
+    conn: Connection, tenant_id: int, user_id: str, kind: str, current: set[str], target: set[str]
+) -> tuple[set[str], set[str]]:
+    """Make the stored grants of ``kind`` go from ``current`` to ``target``, with no rule and
+    no audit (the callers check and record); the codes removed and added."""
+    grant = tables.Grant
+    removed, added = current - target, target - current
+    if removed:
+        conn.execute(
+            delete(grant).where(
+                grant.tenant_id == tenant_id,
+                grant.user_id == user_id,
+                grant.kind == kind,
+                grant.code.in_(removed),
+            )
+        )
+    if added:
+        conn.execute(
+            insert(grant),
+            [
+                {"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "code": code}
+                for code in sorted(added)
+            ],
+        )
+    return removed, added
+
+
 def set_grants(
     conn: Connection,
     tenant_id: int,
@@ -336,7 +363,6 @@ def set_grants(
         raise InvalidValue(f"{kind} cannot be granted")
     wanted = set(_codes(codes, kind))
     require(conn, tenant_id, kind, wanted)
-    grant = tables.Grant
     current = set(grants_of(conn, tenant_id, [user_id])[user_id][kind])
     target = current | wanted if add_only else wanted
     if target == current:
@@ -349,21 +375,7 @@ def set_grants(
         for code in groups:
             roles |= set(get_entry(conn, tenant_id, "role_group", code).rules["roles"])
         check_account(conn, tenant_id, user_id, roles=roles)
-    removed, added = current - target, target - current
-    if removed:
-        conn.execute(
-            delete(grant).where(
-                grant.tenant_id == tenant_id,
-                grant.user_id == user_id,
-                grant.kind == kind,
-                grant.code.in_(removed),
-            )
-        )
-    if added:
-        conn.execute(
-            insert(grant),
-            [{"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "code": c} for c in added],
-        )
+    removed, added = write_grants(conn, tenant_id, user_id, kind, current, target)
     audit.record(
         conn,
         tenant_id,

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, insert
 from sqlalchemy.exc import DBAPIError
 
 from directory import (
@@ -509,7 +509,7 @@ def _write_row(conn: Connection, context: _Context, row: Row) -> str:
         for kind, codes in grants.items():
             held = set(current.grants[kind])
             if set(codes) != held:
-                _replace_grants(conn, context.tenant_id, user_id, kind, held, set(codes))
+                catalog.write_grants(conn, context.tenant_id, user_id, kind, held, set(codes))
                 changed = True
         if resource is not None:
             changed |= _store_resource(conn, context.tenant_id, user_id, current, *resource)
@@ -730,30 +730,6 @@ def _check_roles(
         refusal = catalog.role_refusal(role, licence, user_type) if role is not None else None
         if refusal:
             raise CellError("User roles", refusal)
-
-
-def _replace_grants(
-    conn: Connection, tenant_id: int, user_id: str, kind: str, now: set[str], wanted: set[str]
-) -> None:
-    grant = tables.Grant
-    removed, added = now - wanted, wanted - now
-    if removed:
-        conn.execute(
-            delete(grant).where(
-                grant.tenant_id == tenant_id,
-                grant.user_id == user_id,
-                grant.kind == kind,
-                grant.code.in_(removed),
-            )
-        )
-    if added:
-        conn.execute(
-            insert(grant),
-            [
-                {"tenant_id": tenant_id, "user_id": user_id, "kind": kind, "code": code}
-                for code in sorted(added)
-            ],
-        )
 
 
 def _resource(

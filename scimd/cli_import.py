@@ -71,7 +71,7 @@ async def _submit(
     return submitted.result()
 
 
-def _file_error(path: str, exc: OSError) -> InvalidValue:
+def file_error(path: str, exc: OSError) -> InvalidValue:
     """A file the command cannot read or write, said as such (not as a database problem)."""
     return InvalidValue(f"cannot use the file {path}: {exc.strerror or exc}")
 
@@ -80,7 +80,7 @@ def cmd_import(engine: Engine, args: argparse.Namespace) -> None:
     try:
         data = Path(args.file).read_bytes()
     except OSError as exc:
-        raise _file_error(args.file, exc) from None
+        raise file_error(args.file, exc) from None
     console = Console(stderr=True)
     with Progress(
         TextColumn("[bold]importing[/bold] {task.description}"),
@@ -157,7 +157,7 @@ def cmd_export(engine: Engine, args: argparse.Namespace) -> None:
     try:
         Path(args.file).write_bytes(body)
     except OSError as exc:
-        raise _file_error(args.file, exc) from None
+        raise file_error(args.file, exc) from None
     print(f"exported {len(rows):,} users to {args.file}")
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from directory import tenants
 from directory.errors import InvalidValue
+from scimd.cli_import import file_error
 from scimd.cli_users import actor
 from sso import csv_source, links, snapshots, wizard
 
@@ -29,7 +30,7 @@ def _read(path: str) -> bytes:
     try:
         return Path(path).read_bytes()
     except OSError as exc:
-        raise InvalidValue(f"cannot use the file {path}: {exc.strerror or exc}") from None
+        raise file_error(path, exc) from None
 
 
 def cmd_link(engine: Engine, args: argparse.Namespace) -> None:
