@@ -6,7 +6,8 @@ Sign-in refusals are the exception that proves the rule: they change nothing
 but a counter, and are recorded in the transaction that bumps it. An event's
 ``detail`` never holds secrets: callers pass what changed, not passwords,
 tokens or TOTP codes (``record`` drops keys that look like them, as a last
-line of defence).
+line of defence). Append-only is the store's rule, not only the code's: the database
+refuses to update an event, or to delete one while its tenant exists (migration 0006).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Select, insert, select
 
 from directory import tables
 from directory.clock import as_utc, utcnow
@@ -127,34 +128,55 @@ def record(
     )
 
 
+@dataclass(frozen=True)
+class Filter:
+    """Which events to read: each field set narrows the selection (exact matches; ``since``
+    inclusive, ``until`` exclusive)."""
+
+    target: str | None = None
+    action: str | None = None
+    actor: str | None = None
+    result: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, query: Select[Any]) -> Select[Any]:
+        event = tables.AuditEvent
+        for column, value in (
+            (event.target, self.target),
+            (event.action, self.action),
+            (event.actor, self.actor),
+            (event.result, self.result),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if self.since is not None:
+            query = query.where(event.at >= self.since)
+        if self.until is not None:
+            query = query.where(event.at < self.until)
+        return query
+
+
 def events(
     conn: Connection,
     tenant_id: int,
+    selection: Filter = Filter(),
     *,
-    target: str | None = None,
-    action: str | None = None,
-    actor: str | None = None,
-    result: str | None = None,
-    since: datetime | None = None,
     before_id: int | None = None,
+    after_id: int | None = None,
     limit: int = 100,
 ) -> list[Event]:
-    """The tenant's events, newest first, filtered; page with ``before_id``."""
+    """The tenant's events, filtered: newest first, paged with ``before_id``; or, given
+    ``after_id`` (0 for the start), oldest first from there, as an export reads them."""
     event = tables.AuditEvent
-    query = select(event.__table__).where(event.tenant_id == tenant_id)
-    for column, value in (
-        (event.target, target),
-        (event.action, action),
-        (event.actor, actor),
-        (event.result, result),
-    ):
-        if value is not None:
-            query = query.where(column == value)
-    if since is not None:
-        query = query.where(event.at >= since)
-    if before_id is not None:
-        query = query.where(event.id < before_id)
-    rows = conn.execute(query.order_by(event.id.desc()).limit(limit)).all()
+    query = selection.where(select(event.__table__).where(event.tenant_id == tenant_id))
+    if after_id is not None:
+        query = query.where(event.id > after_id).order_by(event.id)
+    else:
+        if before_id is not None:
+            query = query.where(event.id < before_id)
+        query = query.order_by(event.id.desc())
+    rows = conn.execute(query.limit(limit)).all()
     return [
         Event(
             id=row.id,

@@ -30,6 +30,10 @@ def create_store_engine(url: str, *, pool_size: int = 4, pre_ping: bool = False)
     foreign keys on. Its parent directory is created, so the embedded default
     under ``./var/`` works on a fresh checkout.
 
+    Both keep bound parameters out of error messages (``hide_parameters``): a failed
+    statement is logged, and its parameters can be password hashes, token digests or sealed
+    secrets.
+
     PostgreSQL connections are not pinged before each use unless ``pre_ping``:
     the ping is a round trip per request (measured: 20% of GET throughput).
     Without it, the first statement on a connection that a database restart
@@ -51,6 +55,7 @@ def create_store_engine(url: str, *, pool_size: int = 4, pre_ping: bool = False)
             connect_args={"timeout": 30, "check_same_thread": False},
             pool_size=pool_size,
             max_overflow=pool_size,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _configure_sqlite)
         # pysqlite's own transaction handling defers BEGIN past the first read
@@ -64,6 +69,7 @@ def create_store_engine(url: str, *, pool_size: int = 4, pre_ping: bool = False)
         max_overflow=pool_size,
         pool_pre_ping=pre_ping,
         pool_recycle=3600,
+        hide_parameters=True,
     )
 
 

@@ -329,8 +329,8 @@ class Credential(Base):
 class AuditEvent(Base):
     """One thing that happened: who did what to which target, when, from where, with what result.
 
-    Append-only: nothing in scimd updates or deletes these rows (a tenant's
-    deletion cascades).
+    Append-only: nothing in scimd updates or deletes these rows, and triggers (migration
+    0006) make the database refuse to; they go only by the cascade of their tenant's deletion.
     """
 
     __tablename__ = "audit_events"

@@ -64,8 +64,7 @@ def cmd_audit(engine: Engine, args: argparse.Namespace) -> None:
         found = audit.events(
             conn,
             tenants.get_tenant(conn, args.tenant).id,
-            target=args.target,
-            action=args.action,
+            audit.Filter(target=args.target, action=args.action),
             limit=args.count,
         )
     rows = [event.to_json() for event in found]

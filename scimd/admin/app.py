@@ -3,7 +3,6 @@ OpenAPI description."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -14,10 +13,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from directory import audit, environment
-from directory.errors import InvalidValue
 from directory.sealing import Sealer
 from directory.units import Units
 from scim.auth import TokenAuthenticator
+from scimd.admin.audit import AuditAdmin
 from scimd.admin.catalog import CatalogAdmin
 from scimd.admin.imports import ImportAdmin
 from scimd.admin.openapi import OPENAPI
@@ -58,39 +57,6 @@ class SettingsAdmin:
         return JSONResponse(await self.units.write(work))
 
 
-class AuditAdmin:
-    def __init__(self, units: Units, users: UserAdmin) -> None:
-        self.units = units
-        self.users = users
-
-    async def list(self, request: Request) -> Response:
-        tenant_id, _ = await self.users._actor(request)
-        params = request.query_params
-        since = params.get("since")
-        try:
-            since_at = datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None
-            before = int(params["before"]) if params.get("before") else None
-            limit = min(int(params.get("count") or 100), 1000)
-        except ValueError:
-            raise InvalidValue("since is an ISO date; before and count are numbers") from None
-
-        def work(conn: Connection) -> dict[str, Any]:
-            found = audit.events(
-                conn,
-                tenant_id,
-                target=params.get("target") or None,
-                action=params.get("action") or None,
-                actor=params.get("actor") or None,
-                result=params.get("result") or None,
-                since=since_at,
-                before_id=before,
-                limit=limit,
-            )
-            return {"events": [event.to_json() for event in found]}
-
-        return JSONResponse(await self.units.read(work))
-
-
 async def _openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
@@ -113,7 +79,6 @@ def create_admin_app(
 ) -> Starlette:
     users = UserAdmin(units, authenticator, mailer, public_url, shared_logins=shared_logins)
     settings = SettingsAdmin(units, users)
-    audit_log = AuditAdmin(units, users)
     routes = [
         Route("/openapi.json", _openapi, methods=["GET"]),
         *users.routes(),
@@ -122,6 +87,6 @@ def create_admin_app(
         *SsoAdmin(units, users, sso, sealer).routes(),
         Route("/settings", api_errors(settings.get), methods=["GET"]),
         Route("/settings", api_errors(settings.put), methods=["PUT"]),
-        Route("/audit", api_errors(audit_log.list), methods=["GET"]),
+        *AuditAdmin(units, users).routes(),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

@@ -115,6 +115,17 @@ def test_store_engine_enforces_foreign_keys(engine):
     assert orphans == []
 
 
+def test_a_failed_statement_s_error_never_shows_its_parameters(engine, tenant):
+    """Errors are logged, and parameters can be password hashes or token digests."""
+    secret = "argon2-hash-that-must-not-leak"
+    with pytest.raises(IntegrityError) as failure, engine.begin() as conn:
+        conn.execute(
+            insert(tables.Tenant).values(id=tenant.id, name=secret, created=datetime.now(UTC))
+        )
+    assert secret not in str(failure.value)
+    assert "hidden due to hide_parameters" in str(failure.value)
+
+
 def test_ping_answers_on_a_working_store(engine):
     assert database.ping(engine) is None
 
