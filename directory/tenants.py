@@ -18,6 +18,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from directory import tables
+from directory.audit import Actor
 from directory.clock import as_utc, utcnow
 from directory.errors import Conflict, InvalidValue, NotFound
 from directory.values import TENANT_NAME_LENGTH, bounded_text
@@ -51,11 +52,31 @@ class TokenInfo:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who a request acts as: the tenant a valid token belongs to, and its scopes."""
+    """Who a request acts as: the tenant a valid token belongs to, and its scopes.
+
+    An API token of the store is known by its ``token_id``; a JWT access token of an identity
+    provider has none, and is known by its ``subject`` instead.
+    """
 
     tenant_id: int
-    token_id: int
+    token_id: int | None
     scopes: frozenset[str]
+    subject: str | None = None
+    """For a JWT access token: ``"<issuer host>/<sub>"``."""
+
+    @property
+    def rate_limit_key(self) -> str:
+        """The key of this principal's request budget: its API token, or its JWT subject."""
+        if self.subject is not None:
+            return f"jwt:{self.subject}"
+        return f"token:{self.token_id}"
+
+    def actor(self, token_kind: str, client: str | None) -> Actor:
+        """Who this principal is in the audit log: ``token_kind`` (scim-token, admin-token)
+        and the token's id, or ``jwt`` and the subject."""
+        if self.subject is not None:
+            return Actor("jwt", self.subject, client)
+        return Actor(token_kind, str(self.token_id), client)
 
 
 def hash_token(token: str) -> str:
@@ -112,8 +133,11 @@ def list_tenants(conn: Connection) -> list[TenantInfo]:
 def delete_tenant(conn: Connection, name: str) -> None:
     """Delete a tenant and everything it owns."""
     tenant = get_tenant(conn, name)
-    # Children first, explicitly: the same on every backend, whatever its
-    # foreign-key enforcement.
+    # The big tables first, explicitly, in an order that never leaves a dangling
+    # reference; every other tenant-owned row (accounts, credentials, grants, SSO rows,
+    # jobs, audit events) goes by its foreign key's ON DELETE CASCADE, which SQLite
+    # enforces too (directory.database turns foreign_keys on). Audit events must go that
+    # way: the database refuses to delete one while its tenant exists (migration 0006).
     for table in (
         tables.Membership,
         tables.UserEmail,

@@ -43,10 +43,18 @@ _FROM_DIRECTORY: dict[type[directory_errors.DirectoryError], type[SCIMException]
 
 
 class UnauthorizedError(SCIMException):
-    """No bearer token, or one no tenant owns (RFC 7644 §3.12: 401, no scimType)."""
+    """No bearer token, or one no tenant owns (RFC 7644 §3.12: 401, no scimType).
+
+    ``bearer_error`` is the RFC 6750 §3.1 error code the challenge carries, if any
+    (``invalid_token``).
+    """
 
     status = 401
     _default_detail = "Authentication required: send 'Authorization: Bearer <token>'"
+
+    def __init__(self, *, detail: str | None = None, bearer_error: str | None = None) -> None:
+        super().__init__(detail=detail)
+        self.bearer_error = bearer_error
 
 
 class ForbiddenError(SCIMException):
@@ -109,7 +117,11 @@ def error_response(exc: Exception) -> ScimResponse:
     status, body = error_body(exc)
     headers = None
     if status == 401:
-        headers = {"WWW-Authenticate": 'Bearer realm="SCIM"'}
+        challenge = 'Bearer realm="SCIM"'
+        bearer_error = getattr(exc, "bearer_error", None)
+        if bearer_error:
+            challenge += f', error="{bearer_error}"'
+        headers = {"WWW-Authenticate": challenge}
     elif status == 503:
         headers = {"Retry-After": "1"}
     elif status == 429:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,12 +16,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 
 from directory.database import create_store_engine, ping
 from directory.units import Units
 from scim.app import create_scim_app
-from scim.auth import TokenAuthenticator
+from scim.auth import JwtBearer, TokenAuthenticator
 from scim.ratelimit import RateLimiter
 from scimd.admin.app import create_admin_app
 from scimd.imports import Imports, JobRunner
@@ -29,6 +31,32 @@ from scimd.observability import Metrics, RequestObserver, configure_logging
 from scimd.settings import Settings
 from scimd.signin import SignIn
 from scimd.sso import ProviderClients, Sso
+from sso import tokens
+
+
+def _jwt_bearer(settings: Settings) -> JwtBearer | None:
+    """JWT access tokens of ``SCIMD_SCIM_JWT_ISSUER`` for SCIM, None when none is set."""
+    issuer, audience = settings.scim_jwt_issuer, settings.scim_jwt_audience
+    if issuer is None:
+        return None
+    assert audience is not None  # Settings requires it with an issuer
+    ca_file = settings.sso_ca_file
+    verify = ssl.create_default_context(cafile=str(ca_file)) if ca_file else True
+    # With a CA file, proxy and CA environment variables must not override it (as for SSO).
+    fetch = tokens.httpx_fetcher(verify, trust_env=ca_file is None)
+    jwks = tokens.Jwks(settings.scim_jwt_jwks_uri, fetch, issuer=issuer)
+    verify_token = functools.partial(
+        tokens.verify_access_token,
+        jwks=jwks,
+        issuer=issuer,
+        audience=audience,
+        algorithms=settings.scim_jwt_algorithm_list,
+    )
+    return JwtBearer(
+        verify_token,
+        tenant_claim=settings.scim_jwt_tenant_claim,
+        scope_claim=settings.scim_jwt_scope_claim,
+    )
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> Starlette:
@@ -68,6 +96,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         units,
         ttl=settings.token_cache_seconds,
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        jwt=_jwt_bearer(settings),
     )
 
     async def healthz(request: Request) -> Response:
@@ -92,6 +121,17 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             stopping.set()  # the job in hand finishes; the task group waits for it
         engine.dispose()
 
+    admin_app = create_admin_app(
+        units,
+        authenticator,
+        imports,
+        sso,
+        sealer,
+        mailer,
+        settings.public_url,
+        settings.shared_logins,
+    )
+    auth_app = Router(routes=signin.routes())
     metrics = Metrics(engine)
     return Starlette(
         routes=[
@@ -106,20 +146,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
                     shared_logins=settings.shared_logins,
                 ),
             ),
-            Mount(
-                "/admin/v1",
-                app=create_admin_app(
-                    units,
-                    authenticator,
-                    imports,
-                    sso,
-                    sealer,
-                    mailer,
-                    settings.public_url,
-                    settings.shared_logins,
-                ),
-            ),
-            Mount("/auth", routes=signin.routes()),
+            Mount("/admin/v1", app=admin_app),
+            Mount("/auth", app=auth_app),
             Mount("/sso", routes=sso.routes()),
         ],
         lifespan=lifespan,

@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from pydantic import ValidationError
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -242,8 +243,21 @@ def _one_line(exc: BaseException) -> str:
     return lines[0].strip() if lines else type(cause).__name__
 
 
+def _settings_problem(exc: ValidationError) -> str:
+    """A settings error as one line: the variable and what is wrong with it."""
+    error = exc.errors()[0]
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["loc"]:
+        return f"SCIMD_{str(error['loc'][0]).upper()}: {message}"
+    return message
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    try:
+        parser = _parser()  # reads the settings
+    except ValidationError as exc:
+        sys.exit(f"scimd: bad settings: {_settings_problem(exc)}")
+    args = parser.parse_args(argv)
     try:
         args.handler(args)
     except DirectoryError as exc:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from directory.database import DEFAULT_DATABASE_URL
+from sso.tokens import ALGORITHMS
 
 
 class Settings(BaseSettings):
@@ -95,3 +97,55 @@ class Settings(BaseSettings):
 
     rate_limit_burst: float = 2000.0
     """Requests a token may make at once above the average, after a quiet spell."""
+
+    scim_jwt_issuer: str | None = None
+    """Accept JWT access tokens (RFC 9068) of this issuer as SCIM bearer tokens, besides API
+    tokens: its ``iss`` exactly, an https URL (for Entra ID,
+    ``https://login.microsoftonline.com/<tenant id>/v2.0``). None: JWTs are not accepted."""
+
+    scim_jwt_audience: str | None = None
+    """The ``aud`` the issuer puts in tokens meant for scimd (for Entra ID, the application id
+    URI or client id of scimd's app registration). Required with an issuer."""
+
+    scim_jwt_jwks_uri: str | None = None
+    """Where the issuer publishes its signing keys. Unset, it is read from the issuer's
+    ``/.well-known/openid-configuration`` when a first token arrives. The keys are fetched
+    trusting ``sso_ca_file`` if set, and cached (refetched hourly, or when a token names an
+    unknown key, at most every 30 s)."""
+
+    scim_jwt_tenant_claim: str = "scimd_tenant"
+    """The claim naming the scimd tenant (by its name) a token acts in; a token naming no
+    tenant, or one that does not exist, is refused."""
+
+    scim_jwt_scope_claim: str = "scope"
+    """The claim holding a token's scopes (``scim``, ``scim:read``): a space-separated string
+    (RFC 9068), or a list of strings (Entra ID's ``roles``). ``admin`` is ignored: the admin
+    API takes API tokens only."""
+
+    scim_jwt_algorithms: str = "RS256"
+    """The signing algorithms accepted, comma-separated, among RS256/384/512 and ES256/384/512
+    (never HS or none)."""
+
+    @property
+    def scim_jwt_algorithm_list(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.scim_jwt_algorithms.split(",") if name.strip())
+
+    @model_validator(mode="after")
+    def _check_scim_jwt(self) -> Self:
+        if self.scim_jwt_issuer is None:
+            return self
+        if not self.scim_jwt_audience:
+            raise ValueError("SCIMD_SCIM_JWT_AUDIENCE is required with SCIMD_SCIM_JWT_ISSUER")
+        for name, url in (
+            ("SCIMD_SCIM_JWT_ISSUER", self.scim_jwt_issuer),
+            ("SCIMD_SCIM_JWT_JWKS_URI", self.scim_jwt_jwks_uri),
+        ):
+            if url is not None and not url.startswith("https://"):
+                raise ValueError(f"{name} must be an https URL, not {url!r}")
+        refused = [a for a in self.scim_jwt_algorithm_list if a not in ALGORITHMS]
+        if refused or not self.scim_jwt_algorithm_list:
+            raise ValueError(
+                f"SCIMD_SCIM_JWT_ALGORITHMS: {', '.join(refused) or 'none'} not allowed; "
+                f"use some of {', '.join(ALGORITHMS)}"
+            )
+        return self

@@ -92,10 +92,9 @@ ACTOR: contextvars.ContextVar[Actor] = contextvars.ContextVar("scim_actor")
 
 
 def scim_actor(principal: Principal, request: Request) -> Actor:
-    """Who a SCIM request acts as, for the audit trail: its token, and the client's address."""
-    actor = Actor(
-        "scim-token", str(principal.token_id), request.client.host if request.client else None
-    )
+    """Who a SCIM request acts as, for the audit trail: its token (or JWT subject), and the
+    client's address."""
+    actor = principal.actor("scim-token", request.client.host if request.client else None)
     ACTOR.set(actor)
     return actor
 

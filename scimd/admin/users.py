@@ -120,7 +120,7 @@ class UserAdmin:
 
     async def _actor(self, request: Request) -> tuple[int, Actor]:
         principal = await self.authenticator.principal(request, scope="admin")
-        actor = Actor("admin-token", str(principal.token_id), client_address(request))
+        actor = principal.actor("admin-token", client_address(request))
         return principal.tenant_id, actor
 
     # --- the grid and one user -----------------------------------------------------------

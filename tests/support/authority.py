@@ -93,6 +93,13 @@ ID_TOKEN_TWEAKS = frozenset({"claims", "remove", "alg", "kid", "unknown_key", "t
 - ``unknown_key``: sign with a key the JWK Set does not publish;
 - ``tamper``: change the payload after signing (a bad signature).
 """
+API_AUDIENCE = "api://scimd"
+"""The audience of ``make_api_token``'s tokens."""
+API_TOKEN_TWEAKS = frozenset({"remove", "alg", "kid", "unknown_key", "tamper", "typ"})
+"""What ``make_api_token(**tweaks)`` understands: as ID_TOKEN_TWEAKS, except that ``tamper`` is
+the claims to change after signing (e.g. ``{"scimd_tenant": "other"}``), and ``typ`` sets the
+header's typ (default ``"at+jwt"``; None leaves it out).
+"""
 
 
 def _b64(data: bytes) -> str:
@@ -279,11 +286,47 @@ class FakeAuthority:
             **self.next_sign_in,
             **(claims or {}),
         }
+        tampered = {"oid": "someone-else"} if tweaks.get("tamper") else None
+        return self._signed("JWT", body, tweaks, tampered)
+
+    def make_api_token(self, claims: Mapping[str, Any] | None = None, **tweaks: Any) -> str:
+        """An RFC 9068 access token for an API of ``API_AUDIENCE`` (scimd), for the client
+        ``client_id`` with scope ``scim``: ``claims`` added or overriding, then ``tweaks``
+        applied (see API_TOKEN_TWEAKS)."""
+        unknown = set(tweaks) - API_TOKEN_TWEAKS
+        if unknown:
+            raise TypeError(f"unknown access token tweaks: {sorted(unknown)}")
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": self.issuer,
+            "aud": API_AUDIENCE,
+            "sub": self.client_id,
+            "client_id": self.client_id,
+            "jti": secrets.token_hex(8),
+            "scope": "scim",
+            "iat": now,
+            "nbf": now,
+            "exp": now + TOKEN_LIFETIME,
+            **(claims or {}),
+        }
+        return self._signed(tweaks.get("typ", "at+jwt"), body, tweaks, tweaks.get("tamper"))
+
+    def _signed(
+        self,
+        typ: str | None,
+        body: dict[str, Any],
+        tweaks: Mapping[str, Any],
+        tampered: Mapping[str, Any] | None,
+    ) -> str:
+        """``body`` signed as ``tweaks`` say (remove, alg, kid, unknown_key), then changed by
+        ``tampered`` if given (a bad signature)."""
         for name in tweaks.get("remove", ()):
             body.pop(name, None)
         alg = tweaks.get("alg", "RS256")
         key = self._stranger if tweaks.get("unknown_key") else self.signing_key
-        header: dict[str, Any] = {"typ": "JWT", "alg": alg, "kid": key.kid}
+        header: dict[str, Any] = {"typ": typ, "alg": alg, "kid": key.kid}
+        if typ is None:
+            del header["typ"]
         if "kid" in tweaks:
             header["kid"] = tweaks["kid"]
             if tweaks["kid"] is None:
@@ -297,9 +340,9 @@ class FakeAuthority:
         elif alg == "none":
             signature = b""
         else:
-            raise ValueError(f"make_id_token signs RS256, HS256 or none, not {alg!r}")
-        if tweaks.get("tamper"):
-            body["oid"] = "someone-else"
+            raise ValueError(f"tokens are signed RS256, HS256 or none here, not {alg!r}")
+        if tampered is not None:
+            body.update(tampered)
             signing_input = f"{signing_input.split('.')[0]}.{_b64(json.dumps(body).encode())}"
         return f"{signing_input}.{_b64(signature)}"
 
