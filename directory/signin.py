@@ -23,7 +23,7 @@ from typing import Any
 import pyotp
 from sqlalchemy import Connection, delete, insert, or_, select, update
 
-from directory import accounts, audit, credentials, environment, passwords, tables
+from directory import accounts, audit, catalog, credentials, environment, passwords, tables
 from directory.audit import Actor
 from directory.clock import as_utc, utcnow
 from directory.errors import (
@@ -504,8 +504,9 @@ def change_password(
     return _next(conn, tenant_id, user_id, row.detail["steps"][1:], actor, carried, sealer)
 
 
-def bearer_user(conn: Connection, secret: Any) -> dict[str, Any] | None:
-    """Who a session token or a user API key stands for, while the account may sign in."""
+def _bearer(conn: Connection, secret: Any) -> tuple[Any, str, Any] | None:
+    """The live credential a session token or user API key is, its kind and its user's row,
+    while the account may sign in."""
     for kind in ("session", "api_key"):
         row = credentials.live(conn, secret, kind)
         if row is not None:
@@ -516,7 +517,32 @@ def bearer_user(conn: Connection, secret: Any) -> dict[str, Any] | None:
     user = _user_row(conn, row.tenant_id, row.user_id)
     if account.access_locked or user.active is False:
         return None  # locked or blocked since: its sessions and keys stop working
+    return row, kind, user
+
+
+def bearer_user(conn: Connection, secret: Any) -> dict[str, Any] | None:
+    """Who a session token or a user API key stands for, while the account may sign in."""
+    found = _bearer(conn, secret)
+    if found is None:
+        return None
+    row, kind, user = found
     return {"userId": row.user_id, "userName": user.user_name, "kind": kind}
+
+
+def admin_user(conn: Connection, secret: Any, role: str) -> tuple[int, str] | None:
+    """The (tenant, user) a session token or user API key stands for when that user may
+    sign in and holds ``role`` (granted, or through a role group); else None.
+
+    This is how a person, rather than an API token, administers a tenant: the admin
+    console signs them in and calls the admin API with their session.
+    """
+    found = _bearer(conn, secret)
+    if found is None:
+        return None
+    row = found[0]
+    if role not in catalog.effective_roles(conn, row.tenant_id, row.user_id):
+        return None
+    return row.tenant_id, row.user_id
 
 
 class PendingFailure(Exception):

@@ -55,7 +55,8 @@ class Principal:
     """Who a request acts as: the tenant a valid token belongs to, and its scopes.
 
     An API token of the store is known by its ``token_id``; a JWT access token of an identity
-    provider has none, and is known by its ``subject`` instead.
+    provider has none, and is known by its ``subject`` instead; a person signed in (the admin
+    console's admins) by their ``user_id``.
     """
 
     tenant_id: int
@@ -63,19 +64,25 @@ class Principal:
     scopes: frozenset[str]
     subject: str | None = None
     """For a JWT access token: ``"<issuer host>/<sub>"``."""
+    user_id: str | None = None
+    """For a user's sign-in session or API key: the user."""
 
     @property
     def rate_limit_key(self) -> str:
-        """The key of this principal's request budget: its API token, or its JWT subject."""
+        """The key of this principal's request budget: its API token, JWT subject or user."""
         if self.subject is not None:
             return f"jwt:{self.subject}"
+        if self.user_id is not None:
+            return f"user:{self.tenant_id}:{self.user_id}"
         return f"token:{self.token_id}"
 
     def actor(self, token_kind: str, client: str | None) -> Actor:
         """Who this principal is in the audit log: ``token_kind`` (scim-token, admin-token)
-        and the token's id, or ``jwt`` and the subject."""
+        and the token's id, ``jwt`` and the subject, or ``user`` and the user's id."""
         if self.subject is not None:
             return Actor("jwt", self.subject, client)
+        if self.user_id is not None:
+            return Actor("user", self.user_id, client)
         return Actor(token_kind, str(self.token_id), client)
 
 

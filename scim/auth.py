@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from directory import tenants
+from directory import signin, tenants
 from directory.errors import InvalidCredentials, NotFound, ProviderFailed
 from directory.tenants import Principal
 from directory.units import Units
@@ -136,12 +136,16 @@ class TokenAuthenticator:
         max_entries: int = 10_000,
         limiter: RateLimiter | None = None,
         jwt: JwtBearer | None = None,
+        admin_role: str | None = None,
     ) -> None:
         self.units = units
         self.ttl = ttl
         self.max_entries = max_entries
         self.limiter = limiter or RateLimiter(0, 0)
         self.jwt = jwt
+        # Holders of this catalog role may use the admin API with their own sign-in session
+        # or user API key (None: API tokens only).
+        self.admin_role = admin_role
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
 
@@ -155,7 +159,7 @@ class TokenAuthenticator:
         if self.jwt is not None and secret.count(".") == 2:
             principal = await self._jwt_principal(self.jwt, secret)
         else:
-            principal = await self._token_principal(secret)
+            principal = await self._token_principal(secret, scope)
         allowed = scope in principal.scopes or (
             scope == "scim" and "scim:read" in principal.scopes and _reads(request)
         )
@@ -166,18 +170,35 @@ class TokenAuthenticator:
             raise TooManyRequestsError(wait)
         return principal
 
-    async def _token_principal(self, secret: str) -> Principal:
-        key = tenants.hash_token(secret)
+    async def _token_principal(self, secret: str, scope: str) -> Principal:
+        # A user's session is looked at for the admin API only, and cached apart, so that a
+        # SCIM request with it stays the plain 401 of an unknown token.
+        people = scope == "admin" and self.admin_role is not None
+        key = ("user:" if people else "") + tenants.hash_token(secret)
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
             principal = cached[1]
         else:
-            principal = await self.units.read_point(lambda conn: tenants.authenticate(conn, secret))
+            principal = await self.units.read_point(
+                lambda conn: self._look_up(conn, secret, people)
+            )
             self._remember(key, now + self.ttl, principal)
         if principal is None:
             raise UnauthorizedError(detail="The bearer token is not valid")
         return principal
+
+    def _look_up(self, conn: Connection, secret: str, people: bool) -> Principal | None:
+        found = tenants.authenticate(conn, secret)
+        if found is not None or not people:
+            return found
+        assert self.admin_role is not None
+        admin = signin.admin_user(conn, secret, self.admin_role)
+        if admin is None:
+            return None
+        return Principal(
+            tenant_id=admin[0], token_id=None, scopes=frozenset({"admin"}), user_id=admin[1]
+        )
 
     async def _jwt_principal(self, jwt: JwtBearer, token: str) -> Principal:
         key = tenants.hash_token(token)

@@ -24,6 +24,7 @@ from scim.app import create_scim_app
 from scim.auth import JwtBearer, TokenAuthenticator
 from scim.ratelimit import RateLimiter
 from scimd.admin.app import create_admin_app
+from scimd.console.app import create_console_app
 from scimd.imports import Imports, JobRunner
 from scimd.keys import load_sealer
 from scimd.mail import Mailer
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ttl=settings.token_cache_seconds,
         limiter=RateLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
         jwt=_jwt_bearer(settings),
+        admin_role=settings.admin_role or None,
     )
 
     async def healthz(request: Request) -> Response:
@@ -149,6 +151,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             Mount("/admin/v1", app=admin_app),
             Mount("/auth", app=auth_app),
             Mount("/sso", routes=sso.routes()),
+            Mount("/console", app=create_console_app(sealer, admin_app, auth_app)),
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestObserver, metrics=metrics)],

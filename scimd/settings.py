@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     """A PEM bundle of the certificate authorities to trust for identity providers and
     Microsoft Graph, instead of the system's (for a private or test authority)."""
 
+    admin_role: str | None = "admin"
+    """The catalog role whose holders may administer their tenant as themselves: sign in to
+    the admin console (``/console``) and call the admin API with their session or a user API
+    key. Empty: admin API tokens only."""
+
     rate_limit_per_second: float = 1000.0
     """Requests a token may make per second, per server process, on average (0: no limit).
     Over it, requests are answered 429 with ``Retry-After``. Entra ID provisions at tens of

@@ -75,6 +75,8 @@ def write_routes(app) -> dict[tuple[str, str], re.Pattern[str]]:
                 template = prefix + route.path
                 pattern = re.sub(r"\{\w+:path\}", ".*", template)
                 pattern = re.sub(r"\{\w+\}", "[^/]+", pattern)
+                if template.startswith("/console/"):
+                    continue  # the console changes nothing itself: it calls the admin API
                 for method in (route.methods or set()) & WRITES:
                     found[(method, template)] = re.compile(f"^{pattern}$")
 
