@@ -147,12 +147,19 @@ def cmd_bootstrap(args: argparse.Namespace) -> None:
             print(f"Tenant {args.tenant!r} already exists; its tokens were shown when created.")
             print(f"A new one: .venv/bin/scimd token create --tenant {args.tenant}")
             print(f"SCIM base URL: {base}")
+            print(f"Admin console: http://{args.host}:{args.port}/console/")
             return
         tenant = tenants.create_tenant(conn, args.tenant)
         secret, _ = tenants.create_token(conn, tenant.id, description="bootstrap")
+        # Apart from the IdP's token: the admin's can be revoked without breaking provisioning.
+        admin_secret, _ = tenants.create_token(
+            conn, tenant.id, scopes=("admin",), description="bootstrap admin"
+        )
     print(f"Created tenant {tenant.name!r} in {shown_url(args.database_url)}")
     print(f"SCIM base URL: {base}")
     print(f"Bearer token (shown once): {secret}")
+    print(f"Admin console: http://{args.host}:{args.port}/console/")
+    print(f"Admin token for the console and /admin/v1 (shown once): {admin_secret}")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -341,7 +341,12 @@ def test_bootstrap_creates_the_tenant_and_a_token_once(
     assert match, first.stdout
     found = principal(engine, match.group(1))
     assert found is not None
-    assert found.tenant_id == tenant_id(engine, name)
+    assert found.tenant_id == tenant_id(engine, name) and found.scopes == {"scim"}
+    assert f"Admin console: http://127.0.0.1:{port}/console/" in first.stdout.splitlines()
+    admin = re.search(r"^Admin token .* \(shown once\): (scimd_\S+)$", first.stdout, re.M)
+    assert admin, first.stdout
+    admin_principal = principal(engine, admin.group(1))
+    assert admin_principal is not None and admin_principal.scopes == {"admin"}
 
     second = run_scimd(*args, cwd=tmp_path)
 
@@ -350,7 +355,7 @@ def test_bootstrap_creates_the_tenant_and_a_token_once(
     assert f"SCIM base URL: {base_url}" in second.stdout.splitlines()
     assert "scimd_" not in second.stdout
     with engine.connect() as conn:
-        assert len(tenants.list_tokens(conn, name)) == 1
+        assert len(tenants.list_tokens(conn, name)) == 2
     assert tenant_names(engine).count(name) == 1
 
 
