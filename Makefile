@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint clean bench
+.PHONY: install run test lint clean bench soak
 
 install: $(STAMP)
 
@@ -38,6 +38,12 @@ bench: install
 		$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.imports
+
+# The soak (bench/soak.py): 10 minutes of steady mixed SCIM load per backend (SQLite, then
+# PostgreSQL) with a fault every minute; fails on a lost write or an error outside the fault
+# windows. SOAK_ARGS for options, e.g. SOAK_ARGS="--backend sqlite --minutes 3 --json".
+soak: install
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

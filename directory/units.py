@@ -77,6 +77,9 @@ def _store_errors() -> Iterator[None]:
     except DBAPIError as exc:
         if exc.connection_invalidated:
             raise Unavailable("The database connection was lost; try again") from exc
+        if isinstance(exc, OperationalError) and exc.statement is None:
+            # No statement: connecting failed (the server is down or restarting).
+            raise Unavailable("The database cannot be reached; try again") from exc
         if isinstance(exc, OperationalError) and "database is locked" in str(exc.orig):
             raise Unavailable("The database stayed locked; try again") from exc
         raise

@@ -10,13 +10,15 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import Engine, event, func, select, text
+from sqlalchemy.engine import make_url
 
 from directory import database, tables, units, users
 from directory.errors import Conflict, Unavailable
 from directory.paging import PageRequest
 from directory.units import Units
 from tests.conftest import make_tenant
+from tests.support.postgres import free_port
 
 WHO = contextvars.ContextVar("who", default="nobody")
 
@@ -185,3 +187,19 @@ def test_a_write_that_waits_out_the_lock_is_unavailable_and_writes_nothing(tmp_p
         holder.close()
     assert count_users(store, tenant.id) == 0
     store.dispose()
+
+
+@pytest.mark.postgres
+def test_a_database_that_refuses_connections_is_unavailable_not_an_error(postgres_url) -> None:
+    """While PostgreSQL restarts, connecting fails: a retryable 503, not a 500."""
+    if postgres_url is None:
+        pytest.skip("no PostgreSQL available")
+    closed = make_url(postgres_url).set(host="127.0.0.1", port=free_port())
+    store = database.create_store_engine(closed.render_as_string(hide_password=False))
+    try:
+        with pytest.raises(Unavailable, match="cannot be reached"):
+            asyncio.run(Units(store).read(lambda conn: conn.execute(text("SELECT 1")).scalar()))
+        with pytest.raises(Unavailable, match="cannot be reached"):
+            asyncio.run(Units(store).write(lambda conn: conn.execute(text("SELECT 1")).scalar()))
+    finally:
+        store.dispose()
