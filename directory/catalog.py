@@ -361,6 +361,7 @@ def set_grants(
     """Make the account's grants of ``kind`` exactly ``codes`` (or add them: ``add_only``)."""
     if kind not in GRANTABLE:
         raise InvalidValue(f"{kind} cannot be granted")
+    users.require_user(conn, tenant_id, user_id)  # 404, not grant rows for another's user
     wanted = set(_codes(codes, kind))
     require(conn, tenant_id, kind, wanted)
     current = set(grants_of(conn, tenant_id, [user_id])[user_id][kind])
@@ -392,6 +393,7 @@ def copy_access(
     """Add another account's roles, role groups, user groups and DAC groups to this one."""
     if from_user_id == user_id:
         raise InvalidValue("an account cannot copy its own access")
+    users.require_user(conn, tenant_id, user_id)
     users.require_user(conn, tenant_id, from_user_id)
     held = grants_of(conn, tenant_id, [from_user_id])[from_user_id]
     for kind in GRANTABLE:
