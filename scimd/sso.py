@@ -7,6 +7,8 @@ between the redirect and the callback (``sso.flows``), so any process can
 take the callback, once. One callback handler serves both: the stored flow
 says what it was for. The wizard's redirect URI is ``/sso/azure/callback``;
 a sign-in's is ``/sso/{provider}/callback``. Register both at the provider.
+The wizard's callback answers the preview, or, for a login started with a
+``return_to`` (the console's), sends the browser there with ``?snapshot=ID``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import hashlib
 import ssl
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 import requests
@@ -36,6 +39,24 @@ from sso import azure, federated, flows, matching, providers, snapshots, tokens,
 from sso.providers import Provider
 
 SIGN_IN_SCOPES = {"azure_ad": ["User.Read"], "oidc": ["email"]}
+RETURN_PREFIX = "/console/"
+
+
+def return_path(value: Any) -> str | None:
+    """Where the wizard's callback may send the browser: a console path of this server
+    (never another site: the callback would otherwise be an open redirect); None if absent."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, str)
+        or not value.startswith(RETURN_PREFIX)
+        or len(value) > 200
+        or any(mark in value for mark in ("//", "\\", "?", "#", ".."))
+        or not value.isprintable()
+        or urlsplit(value).netloc
+    ):
+        raise ApiError(400, "invalid_value", f"returnTo is a path under {RETURN_PREFIX}")
+    return value
 
 
 class ProviderClients:
@@ -96,9 +117,15 @@ class Sso:
         return f"{self.public_url}/sso/{provider}/callback"
 
     async def start(
-        self, tenant_id: int, name: str, purpose: str, actor: Actor | None = None
+        self,
+        tenant_id: int,
+        name: str,
+        purpose: str,
+        actor: Actor | None = None,
+        return_to: str | None = None,
     ) -> str:
-        """Begin a login at the provider; the URL to send the browser to."""
+        """Begin a login at the provider; the URL to send the browser to. ``return_to``
+        (checked by ``return_path``): where the wizard's callback sends the browser."""
         provider = await self.provider(tenant_id, name)
         if purpose == flows.WIZARD and provider.kind != "azure_ad":
             raise ApiError(400, "invalid_value", "only Azure AD providers list their users")
@@ -124,6 +151,7 @@ class Sso:
 
         flow = await to_thread.run_sync(initiate)
         flow["scimd_actor"] = str(actor) if actor is not None else None
+        flow["scimd_return_to"] = return_to
         await self.units.write(
             lambda conn: flows.save(conn, tenant_id, provider.name, purpose, flow)
         )
@@ -144,10 +172,13 @@ class Sso:
             raise InvalidCredentials(f"the provider answered {params['error']}")
         provider = await self.provider(tenant_id, name)
         actor_label = flow.pop("scimd_actor", None)
+        return_to = flow.pop("scimd_return_to", None)
         result = await to_thread.run_sync(self._redeem, provider, flow, params)
         if purpose == flows.WIZARD:
             actor = Actor(*(actor_label or "admin-token:?").split(":", 1))
-            return await self._wizard_list(tenant_id, provider, result["access_token"], actor)
+            return await self._wizard_list(
+                tenant_id, provider, result["access_token"], actor, return_to
+            )
         claims = await to_thread.run_sync(self._verify, provider, result, flow)
         client = client_address(request)
         return await sign_in_step(
@@ -208,7 +239,12 @@ class Sso:
         return signin.federated_session(conn, tenant_id, user_id, provider.name, client)
 
     async def _wizard_list(
-        self, tenant_id: int, provider: Provider, token: str, actor: Actor
+        self,
+        tenant_id: int,
+        provider: Provider,
+        token: str,
+        actor: Actor,
+        return_to: str | None = None,
     ) -> Response:
         found = await to_thread.run_sync(self._graph, provider, token)
 
@@ -216,7 +252,12 @@ class Sso:
             snapshot_id = snapshots.create(conn, tenant_id, provider.name, found, actor)
             return wizard.preview(conn, tenant_id, snapshot_id)
 
-        return JSONResponse(await self.units.write(work), status_code=201)
+        preview = await self.units.write(work)
+        if return_to is not None:
+            # 303: the provider posted the answer here; the browser GETs the console page.
+            query = urlencode({"snapshot": preview["snapshotId"]})
+            return RedirectResponse(f"{return_to}?{query}", status_code=303)
+        return JSONResponse(preview, status_code=201)
 
     def _graph(self, provider: Provider, token: str) -> list[matching.ProviderUser]:
         listed = azure.graph_users(provider, token, self.clients.httpx)

@@ -20,11 +20,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from directory import sheets
+from directory.errors import NotFound
 from directory.sealing import Sealer
 from directory.units import Units
 from scimd.admin.users import UserAdmin
-from scimd.errors import ApiError, api_errors, integer_param, read_object
-from scimd.sso import Sso
+from scimd.errors import MAX_ID, ApiError, api_errors, integer_param, read_object
+from scimd.sso import Sso, return_path
 from sso import csv_source, flows, links, providers, snapshots, wizard
 
 
@@ -57,10 +58,12 @@ class SsoAdmin:
 
     async def provider_login(self, request: Request) -> Response:
         """Start the wizard's login at Azure AD: the URL to open; the provider sends the
-        browser back to ``/sso/azure/callback``, which answers the list of its users."""
+        browser back to ``/sso/azure/callback``, which answers the list of its users (or,
+        given ``{"returnTo": "/console/..."}``, sends the browser there)."""
         tenant_id, actor = await self.users._actor(request)
         name = request.path_params["name"]
-        auth_uri = await self.sso.start(tenant_id, name, flows.WIZARD, actor)
+        return_to = return_path((await read_object(request)).get("returnTo"))
+        auth_uri = await self.sso.start(tenant_id, name, flows.WIZARD, actor, return_to)
         return JSONResponse({"authUri": auth_uri})
 
     async def provider_list(self, request: Request) -> Response:
@@ -89,6 +92,8 @@ class SsoAdmin:
     async def preview(self, request: Request) -> Response:
         tenant_id, _ = await self.users._actor(request)
         snapshot_id = integer_param(request.path_params["id"], "id", 0)
+        if not 0 < snapshot_id <= MAX_ID:  # no list has one; PostgreSQL raises on comparing it
+            raise NotFound(f"no provider list {snapshot_id}")
         params = request.query_params
         status = params.get("status") or None
         start = integer_param(params.get("startIndex"), "startIndex", 1)

@@ -17,11 +17,13 @@ from scimd.observability import request_id
 class ApiProblem(Exception):
     """An answer of the API that is not a success: shown to the admin as its ``detail``."""
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
+    def __init__(self, status: int, code: str, detail: str, body: Any = None) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.detail = detail
+        self.body = body
+        """The answer's JSON, when it says more than ``detail`` (a per-choice 409, say)."""
 
 
 class Api:
@@ -59,10 +61,13 @@ class Api:
             return response
         try:
             body = response.json()
-            code, detail = str(body.get("error", "error")), str(body.get("detail", ""))
         except ValueError:
+            body = None
+        if isinstance(body, dict):
+            code, detail = str(body.get("error", "error")), str(body.get("detail", ""))
+        else:
             code, detail = "error", response.text[:200]
-        raise ApiProblem(response.status_code, code, detail or response.reason_phrase)
+        raise ApiProblem(response.status_code, code, detail or response.reason_phrase, body)
 
     async def json(
         self, request: Request, bearer: str | None, method: str, path: str, **kwargs: Any

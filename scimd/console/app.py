@@ -15,8 +15,14 @@ from starlette.types import ASGIApp
 
 from directory.sealing import Sealer
 from scimd.console.api import Api
+from scimd.console.approvals import ApprovalsPages
+from scimd.console.audit import AuditPages
+from scimd.console.imports import ImportPages
 from scimd.console.pages import ROOT, Console
+from scimd.console.settings import SettingsPages
 from scimd.console.signin import SignIn
+from scimd.console.sso import SsoPages
+from scimd.console.user import UserPages
 from scimd.console.users import UsersPages
 
 
@@ -32,6 +38,12 @@ def create_console_app(sealer: Sealer, admin_app: ASGIApp, auth_app: ASGIApp) ->
         Route("/", _home, methods=["GET"]),
         *SignIn(console).routes(),
         *UsersPages(console).routes(),
+        *ImportPages(console).routes(),
+        *SsoPages(console).routes(),
+        *UserPages(console).routes(),
+        *ApprovalsPages(console).routes(),
+        *AuditPages(console).routes(),
+        *SettingsPages(console).routes(),
         Mount(
             "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
         ),

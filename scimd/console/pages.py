@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from directory import sheets
 from directory.sealing import Sealer
 from scimd.console.api import Api, ApiProblem
 from scimd.console.session import ConsoleSession, clear_session, read_session
@@ -50,7 +51,30 @@ NOTICES = {
     "done": "Done.",
     "linked": "The links are applied.",
     "signed_out": "You are signed out.",
+    "import_ran": "The file was read: its report is below.",
+    "import_queued": "The import was queued to run in the background.",
+    "sso_listed": "The provider's users are listed: tick the links to add or remove.",
+    "unchanged": "Nothing to save: no field was changed.",
+    "login_allowed": "Login access is allowed.",
+    "login_blocked": "Login access is blocked.",
+    "user_locked": "The user is locked.",
+    "user_unlocked": "The user is unlocked.",
+    "tries_reset": "The failed tries are reset.",
+    "password_set": "The password is set.",
+    "password_mailed": "The password reset is mailed to the user.",
+    "mfa_removed": "MFA is removed: the user enrols again at next sign-in.",
+    "mfa_not_enforced": "MFA is no longer enforced for this user.",
+    "devices_deleted": "The trusted devices are deleted.",
+    "access_copied": "The access is copied.",
+    "session_revoked": "The session is ended.",
+    "api_key_revoked": "The API key is revoked.",
+    "user_deleted": "The user is deleted.",
 }
+
+# A form with a file is the file plus a few fields: past the import's own limit (the admin API
+# refuses larger files anyway), the upload is refused before it is read.
+MAX_FORM_BYTES = sheets.MAX_FILE_BYTES + 1024 * 1024
+TOO_LARGE = f"The file is too large: files are limited to {sheets.MAX_FILE_BYTES // 2**20} MB."
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -59,7 +83,9 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: under it browsers send "Origin: null" with same-site form posts, which
+    # the CSRF check (rightly) refuses. same-origin still sends nothing to other sites.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -146,6 +172,9 @@ class Console:
             page = Page(request, session, self)
             try:
                 if request.method == "POST":
+                    declared = request.headers.get("content-length", "")
+                    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+                        return page.render("error.html", 413, problem=TOO_LARGE)
                     page.form = await request.form(max_files=1, max_fields=5000)
                     check_csrf(request, page.form, session)
                 return await handler(page)
@@ -161,6 +190,9 @@ class Console:
                     clear_session(response)
                     return response
                 return page.render("error.html", problem.status, problem=problem.detail)
+            finally:
+                if page.form is not None:
+                    await page.form.close()  # an upload is spooled to a file until closed
 
         return endpoint
 

@@ -81,3 +81,55 @@
     tick();
   });
 })();
+
+// One user's page: when the licence or user type changes, mark the roles and role groups it
+// does not allow (the server's rule, role_refusal); a held one stays enabled so saving never
+// drops it silently (the API refuses the change and says why).
+(function () {
+  const licence = document.querySelector("select[data-access=licence]");
+  const userType = document.querySelector("select[data-access=userType]");
+  if (!licence || !userType) return;
+  const list = (text) => { try { return JSON.parse(text || "[]") || []; } catch (e) { return []; } };
+  const refusal = (box) => {
+    const licences = list(box.dataset.licences);
+    const types = list(box.dataset.userTypes);
+    const code = "'" + box.dataset.role + "'";
+    if (licences.length && !licences.includes(licence.value)) {
+      return "role " + code + " needs one of the licences " + licences.join(", ") +
+        "; the account has " + (licence.value || "none");
+    }
+    if (types.length && !types.includes(userType.value)) {
+      return "role " + code + " is for user types " + types.join(", ") +
+        "; the account is " + (userType.value || "untyped");
+    }
+    return "";
+  };
+  const mark = (box, why, prefix) => {
+    const hint = document.getElementById(box.getAttribute("aria-describedby"));
+    box.disabled = Boolean(why) && !box.checked;
+    if (hint) hint.textContent = prefix + (why ? "Not allowed: " + why : "");
+  };
+  const update = () => {
+    const refused = {};
+    document.querySelectorAll("input[data-role]").forEach((box) => {
+      refused[box.dataset.role] = refusal(box);
+      mark(box, refused[box.dataset.role], "");
+    });
+    document.querySelectorAll("input[data-group-roles]").forEach((box) => {
+      const roles = list(box.dataset.groupRoles);
+      const first = roles.find((code) => refused[code]);
+      const why = first ? refused[first] : "";
+      mark(box, why, roles.length ? "Roles: " + roles.join(", ") + ". " : "");
+    });
+  };
+  licence.addEventListener("change", update);
+  userType.addEventListener("change", update);
+})();
+
+// A page whose only job is to send the browser on (to Azure AD's login, or from the SSO
+// callback to the list: a same-site navigation, so the session cookie goes with it) follows
+// its link at once; without JavaScript the link is there to click.
+(function () {
+  const next = document.querySelector("a[data-navigate]");
+  if (next) window.location.replace(next.href);
+})();
