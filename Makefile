@@ -38,6 +38,7 @@ bench: install
 		$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 	$(BIN)/python -m bench.imports
+	$(BIN)/python -m bench.grid
 
 # The soak (bench/soak.py): 10 minutes of steady mixed SCIM load per backend (SQLite, then
 # PostgreSQL) with a fault every minute; fails on a lost write or an error outside the fault

@@ -134,7 +134,10 @@ class UserAdmin:
         }
         sort = params.get("sort") or "userName"
         start = integer_param(params.get("startIndex"), "startIndex", 1)
-        return grid.GridQuery(
+        cursor = params.get("cursor")
+        if cursor is not None and params.get("startIndex"):
+            raise InvalidValue("cursor and startIndex cannot be used together")
+        query = grid.GridQuery(
             search=params.get("search") or None,
             flags=flags,
             licence=params.get("licence") or None,
@@ -144,6 +147,10 @@ class UserAdmin:
             offset=max(start, 1) - 1,
             limit=integer_param(params.get("count"), "count", 50),
         )
+        # An empty cursor asks for the first page, as RFC 9865's does for SCIM lists.
+        if cursor:
+            query = dataclasses.replace(query, after=grid.decode_cursor(query, cursor))
+        return query
 
     async def list_users(self, request: Request) -> Response:
         tenant_id, _ = await self._actor(request)
@@ -153,13 +160,21 @@ class UserAdmin:
         if unknown:
             raise InvalidValue(f"unknown column {unknown[0]!r}; known: {', '.join(COLUMNS)}")
         query = self._grid_query(params)
+        by_cursor = params.get("cursor") is not None
 
         def work(conn: Connection) -> dict[str, Any]:
             page = grid.query(conn, tenant_id, query)
             views = user_views(conn, tenant_id, page.user_ids)
             if columns:
                 views = [{"id": v["id"], **{c: v[c] for c in columns}} for v in views]
-            return {"totalResults": page.total, "startIndex": query.offset + 1, "users": views}
+            found: dict[str, Any] = {"totalResults": page.total}
+            if not by_cursor:
+                found["startIndex"] = query.offset + 1
+            found["users"] = views
+            if page.next is not None:
+                # With every page, so that index paging can switch to cursors at any point.
+                found["nextCursor"] = grid.encode_cursor(query, page.next)
+            return found
 
         return JSONResponse(await self.units.read(work))
 
@@ -426,16 +441,15 @@ class UserAdmin:
             out = io.StringIO()
             writer = csv.writer(out)
             writer.writerow(EXPORT_COLUMNS)
-            offset = 0
+            # By keyset from the first row: every page costs what the first costs.
+            query = dataclasses.replace(base, offset=0, after=None, limit=grid.MAX_PAGE)
             while True:
-                page = grid.query(
-                    conn, tenant_id, dataclasses.replace(base, offset=offset, limit=grid.MAX_PAGE)
-                )
+                page = grid.query(conn, tenant_id, query)
                 for view in user_views(conn, tenant_id, page.user_ids):
                     writer.writerow([cell(view.get(column)) for column in EXPORT_COLUMNS])
-                offset += len(page.user_ids)
-                if not page.user_ids or offset >= page.total:
+                if page.next is None:
                     return out.getvalue()
+                query = dataclasses.replace(query, after=page.next)
 
         return Response(
             await self.units.read(work),

@@ -56,7 +56,7 @@ class ApprovalsPages:
         except ApiProblem as problem:
             if problem.status == 401:
                 raise
-            return await self._render(page, problem.status, await _explain(page, problem, ids))
+            return await self._render(page, problem.status, await _explain(page, problem))
         return page.redirect("/approvals", "approved" if decision == "approve" else "rejected")
 
     def routes(self) -> list[Route]:
@@ -67,16 +67,37 @@ class ApprovalsPages:
         ]
 
 
-async def _explain(page: Page, problem: ApiProblem, ids: list[str]) -> str:
-    """The API's refusal, naming the chosen users that no longer wait (another admin decided
-    first, or the user was deleted): the usual reason a decision is refused."""
-    if problem.status != 409:
+# How many refused users a message names; the rest are counted.
+NAMED = 5
+
+
+async def _explain(page: Page, problem: ApiProblem) -> str:
+    """The API's refusal, naming the users it refused: they no longer wait (another admin
+    decided first) or are gone, the usual reasons a decision is refused."""
+    body = problem.body if isinstance(problem.body, dict) else {}
+    refused = [
+        result
+        for result in body.get("results") or []
+        if isinstance(result, dict) and result.get("status") == "failed"
+    ]
+    if problem.status != 409 or not refused:
         return problem.detail
-    waiting = {user["id"] for user in (await page.api("GET", "/approvals"))["users"]}
-    gone = [user_id for user_id in ids if user_id not in waiting]
-    if not gone:
-        return problem.detail
-    return (
-        f"{problem.detail}. {len(gone)} of the selected users no longer wait for approval "
-        "(decided already, or deleted); the list below is as it is now."
-    )
+    decided, gone = [], []
+    for result in refused[:NAMED]:
+        try:
+            user = await page.api("GET", f"/users/{result.get('id')}")
+        except ApiProblem as missing:
+            if missing.status != 404:
+                raise
+            gone.append(result)
+            continue
+        decided.append(str(user.get("userName")))
+    parts = [f"{problem.detail}."]
+    if decided:
+        parts.append(f"No longer waiting for approval: {', '.join(decided)}.")
+    if gone:
+        parts.append(f"Deleted meanwhile: {len(gone)} user{'s' if len(gone) != 1 else ''}.")
+    if len(refused) > NAMED:
+        parts.append(f"And {len(refused) - NAMED} more.")
+    parts.append("The list below is as it is now.")
+    return " ".join(parts)

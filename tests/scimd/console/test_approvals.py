@@ -72,9 +72,18 @@ def test_deciding_for_a_user_decided_meanwhile_changes_nothing_and_says_why(web,
     refused = post_form(web, page.text, "/console/approvals", {"action": "approve", "ids": chosen})
     assert refused.status_code == 409
     assert 'role="alert"' in refused.text and "Nothing was changed" in refused.text
-    assert "1 of the selected users no longer wait for approval" in refused.text
+    assert f"No longer waiting for approval: {waiting[0]['userName']}." in refused.text
     assert admin.get(f"/users/{waiting[1]['id']}").json()["approval"] == "pending"
     assert listed(refused.text) == {waiting[1]["id"], waiting[2]["id"]}
+
+
+def test_deciding_for_a_user_deleted_meanwhile_says_so(web, admin, waiting):
+    page = web.get("/console/approvals")
+    admin.delete(f"/users/{waiting[2]['id']}", params={"confirm": "true"})
+    chosen = [waiting[1]["id"], waiting[2]["id"]]
+    refused = post_form(web, page.text, "/console/approvals", {"action": "reject", "ids": chosen})
+    assert refused.status_code == 409 and "Deleted meanwhile: 1 user." in refused.text
+    assert admin.get(f"/users/{waiting[1]['id']}").json()["approval"] == "pending"
 
 
 def test_a_decision_with_nobody_ticked_says_so(web, waiting):
