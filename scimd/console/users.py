@@ -61,9 +61,11 @@ class UsersPages:
         except ValueError:
             count, start = 50, 1
         count = count if count in PAGE_SIZES else 50
-        found = await page.api(
-            "GET", "/users", params={**query, "startIndex": start, "count": count}
-        )
+        # Next pages follow the API's cursor (each as cheap as the first, however deep);
+        # startIndex only numbers the rows then, and serves Previous and typed-in pages.
+        cursor = params.get("cursor")
+        position = {"cursor": cursor} if cursor else {"startIndex": start}
+        found = await page.api("GET", "/users", params={**query, **position, "count": count})
         licences = await page.api("GET", "/licences")
         user_types = await page.api("GET", "/user-types")
         total = found["totalResults"]
@@ -85,8 +87,15 @@ class UsersPages:
             previous=urlencode({**query, "startIndex": max(start - count, 1), "count": count})
             if start > 1
             else None,
-            following=urlencode({**query, "startIndex": start + count, "count": count})
-            if start + count <= total
+            following=urlencode(
+                {
+                    **query,
+                    "cursor": found["nextCursor"],
+                    "startIndex": start + count,
+                    "count": count,
+                }
+            )
+            if found.get("nextCursor")
             else None,
             export=urlencode(query),
             sort_link=lambda column: urlencode(

@@ -121,3 +121,20 @@ def test_every_column_can_be_chosen(web, people):
     for column in ("userName", "email", "lastLogin", "failedTries", "mfaEnabled", "mfaRequired"):
         assert f'name="column" value="{column}"' in grid
         assert f'data-column="{column}"' in grid
+
+
+def test_next_pages_follow_the_api_s_cursor_and_previous_goes_back(web, admin):
+    prefix = f"paged-{uuid.uuid4().hex[:6]}"
+    made = sorted(
+        new_user(admin, userName=f"{prefix}-{n:02}@example.com")["userName"] for n in range(30)
+    )
+    first = web.get("/console/users", params={"search": prefix, "count": 25}).text
+    assert names(first) == made[:25]
+    following = re.search(r'href="/console/users\?([^"]+)" rel="next"', first)
+    assert following and "cursor=" in following.group(1)
+    second = web.get("/console/users?" + following.group(1).replace("&amp;", "&")).text
+    assert names(second) == made[25:]
+    assert "26–30 of 30" in second and 'rel="next"' not in second
+    back = re.search(r'href="/console/users\?([^"]+)" rel="prev"', second)
+    assert back and "cursor=" not in back.group(1)
+    assert names(web.get("/console/users?" + back.group(1).replace("&amp;", "&")).text) == made[:25]
