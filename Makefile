@@ -22,8 +22,11 @@ run: install
 	$(BIN)/scimd bootstrap --tenant default --host $(HOST) --port $(PORT)
 	$(BIN)/scimd serve --host $(HOST) --port $(PORT)
 
+# Two workers (the machine's cores), each taking whole files, so a module's fixtures (a live
+# server, a browser, tenant B of the isolation test) are built once. PYTEST_WORKERS=0: serial.
+PYTEST_WORKERS ?= 2
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -11,6 +11,7 @@ import secrets
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -18,9 +19,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from directory.errors import InvalidValue
 
 _HASHER = PasswordHasher()
-# Verifying against this when there is no account costs what a real check
-# costs, so response times do not tell which logins exist.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this when there is no account costs what a real check costs, so
+    response times do not tell which logins exist. Made at first need, not at import: every
+    ``scimd`` command would otherwise pay for one hash (~150 ms) before doing anything."""
+    return _HASHER.hash(secrets.token_urlsafe(16))
+
+
 MAX_LENGTH = 256
 
 
@@ -31,7 +39,9 @@ def hash_password(password: str) -> str:
 def verify(password_hash: str | None, password: str) -> bool:
     """Whether ``password`` matches; False for no hash, in the time a real check takes."""
     try:
-        return _HASHER.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _HASHER.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 
