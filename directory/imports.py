@@ -107,9 +107,10 @@ class ImportOptions:
         if options.date_format not in user_sheet.DATE_FORMATS:
             formats = ", ".join(user_sheet.DATE_FORMATS)
             raise InvalidValue(f"date_format must be one of {formats}")
-        if options.copy_roles_from is not None and (
-            not isinstance(options.copy_roles_from, str) or not options.copy_roles_from.strip()
-        ):
+        copy_from = options.copy_roles_from
+        if copy_from is not None and (
+            not isinstance(copy_from, str) or not copy_from.strip() or "\x00" in copy_from
+        ):  # NUL: no username holds one, and PostgreSQL refuses to compare it
             raise InvalidValue("copy_roles_from must be a username")
         return options
 
@@ -211,6 +212,9 @@ def plan(data: bytes, filename: str, options: ImportOptions) -> Plan:
             if column is None or column.export_only:
                 continue
             try:
+                # The csv module reads NUL (since Python 3.11); PostgreSQL stores it nowhere.
+                if isinstance(cell, str) and "\x00" in cell:
+                    raise CellError(column.header, "holds a NUL character")
                 values[column.key] = user_sheet.parse(column, cell, options.date_format)
             except CellError as exc:
                 errors.append(RowError(number, exc.column, exc.detail))
@@ -672,7 +676,7 @@ def _account_values(
     """Account columns the row sets."""
     account: dict[str, Any] = {}
     licences = values.get("licence")
-    if licences is not None:
+    if licences:  # a cell of separators only (";") names no licence, as a blank one
         if len(licences) > 1:
             raise CellError("User licenses", "an account holds one licence")
         if licences[0] not in context.licences:

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import anyio
 from anyio import to_thread
+from scim2_models import NotFoundException
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
@@ -22,9 +23,12 @@ from directory.database import create_store_engine, ping
 from directory.units import Units
 from scim.app import create_scim_app
 from scim.auth import JwtBearer, TokenAuthenticator
+from scim.errors import error_response as scim_error_response
 from scim.ratelimit import RateLimiter
 from scimd.admin.app import create_admin_app
 from scimd.console.app import create_console_app
+from scimd.errors import ApiError
+from scimd.errors import error_response as api_error_response
 from scimd.imports import Imports, JobRunner
 from scimd.keys import load_sealer
 from scimd.mail import Mailer
@@ -155,4 +159,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestObserver, metrics=metrics)],
+        exception_handlers={404: _not_found},
     )
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    """A path no mount takes (or one Starlette's mounts cannot match, such as one holding a
+    newline): JSON in the shape of the API the path names, not Starlette's plain text."""
+    detail = f"Not found: {request.url.path}"
+    if request.url.path.startswith("/scim/"):
+        return scim_error_response(NotFoundException(detail=detail))
+    return api_error_response(ApiError(404, "not_found", detail))

@@ -17,10 +17,14 @@ from scim2_models import SCIMException
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import Message
 
 from directory import errors as directory_errors
+from scim.http import strings_of
 
 log = logging.getLogger("scimd.api")
+MAX_INTEGER = 2**63 - 1  # the largest number the drivers bind (a signed 64-bit integer)
+MAX_ID = 2**31 - 1  # the largest id an INTEGER key holds (PostgreSQL's int4: jobs, snapshots)
 
 _STATUS: dict[type[directory_errors.DirectoryError], int] = {
     directory_errors.NotFound: 404,
@@ -100,6 +104,9 @@ def api_errors(
 
     async def endpoint(request: Request) -> Response:
         try:
+            for value in (*request.path_params.values(), *request.query_params.values()):
+                if isinstance(value, str):
+                    check_storable(value, "parameters")
             return await handler(request)
         except Exception as exc:  # noqa: BLE001 - the one place errors become responses
             return error_response(exc)
@@ -109,26 +116,75 @@ def api_errors(
 
 
 async def read_object(request: Request, limit: int = 1024 * 1024) -> dict[str, Any]:
-    """The request body as a JSON object; 400 otherwise, 413 past ``limit`` bytes."""
-    body = await request.body()
-    if len(body) > limit:
-        raise ApiError(413, "too_large", f"The body exceeds {limit} bytes")
+    """The request body as a JSON object; 400 otherwise, 413 past ``limit`` bytes (read no
+    further than that)."""
+    body = bytearray()
+    async for chunk in bounded(request, limit).stream():
+        body += chunk
     if not body:
         return {}
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_constant=_refuse_constant)
     except (ValueError, UnicodeDecodeError):
         raise ApiError(400, "invalid_json", "The body is not valid JSON") from None
+    except RecursionError:
+        raise ApiError(400, "invalid_json", "The body is nested too deeply") from None
     if not isinstance(value, dict):
         raise ApiError(400, "invalid_json", "The body must be a JSON object")
+    # Without \u escapes, JSON text holds neither NUL nor lone surrogates: no need to look.
+    if b"\\u" in body:
+        for text in strings_of(value):
+            check_storable(text, "strings")
     return value
 
 
+def bounded(request: Request, limit: int, detail: str | None = None) -> Request:
+    """``request`` with a body that is refused (413, ``detail``) once more than ``limit``
+    bytes came: a declared length at once, a chunked body as it comes, so that a parser
+    reading it (a multipart form spooling its file to disk) stops there."""
+    too_large = ApiError(413, "too_large", detail or f"The body exceeds {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        received += len(message.get("body", b""))
+        if received > limit:
+            raise too_large
+        return message
+
+    return Request(request.scope, receive)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def check_storable(text: str, what: str) -> None:
+    """400 for text no backend can store: NUL (PostgreSQL refuses it in text and jsonb) and
+    lone UTF-16 surrogates (not encodable as UTF-8)."""
+    if "\x00" in text:
+        raise ApiError(400, "invalid_value", f"{what.capitalize()} cannot hold the NUL character")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400, "invalid_value", f"{what.capitalize()} cannot hold lone UTF-16 surrogates"
+        ) from None
+
+
 def integer_param(value: str | None, name: str, default: int) -> int:
-    """A whole number from a query or path parameter; ``default`` when absent."""
+    """A whole number from a query or path parameter; ``default`` when absent. Past 64 bits
+    it is refused here: no column holds it, and the drivers raise on binding it."""
     if value is None or value == "":
         return default
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise directory_errors.InvalidValue(f"{name} must be a whole number") from None
+    if not -MAX_INTEGER <= number <= MAX_INTEGER:
+        raise directory_errors.InvalidValue(f"{name} is out of range")
+    return number

@@ -27,7 +27,7 @@ from directory.audit import Event
 from directory.errors import InvalidValue
 from directory.units import Units
 from scimd.admin.users import UserAdmin
-from scimd.errors import api_errors
+from scimd.errors import MAX_ID, api_errors
 
 MAX_PAGE = 1000
 EXPORT_PAGE = 1000
@@ -54,6 +54,8 @@ def _number(params: QueryParams, name: str, default: int | None) -> int | None:
         raise InvalidValue(f"{name} is a whole number, not {text!r}") from None
     if value < (1 if name == "count" else 0):
         raise InvalidValue(f"{name} is too small: {value}")
+    if value > MAX_ID:
+        raise InvalidValue(f"{name} is too large: {value}")
     return value
 
 

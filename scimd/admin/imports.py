@@ -22,7 +22,7 @@ from directory.imports import ImportOptions
 from directory.units import Units
 from directory.user_sheet import DATE_FORMATS, HEADERS
 from scimd.admin.users import UserAdmin
-from scimd.errors import ApiError, api_errors
+from scimd.errors import MAX_ID, ApiError, api_errors, bounded
 from scimd.imports import Imports
 
 FLAGS = {
@@ -57,9 +57,12 @@ class ImportAdmin:
 
     async def submit(self, request: Request) -> Response:
         tenant_id, actor = await self.users._actor(request)
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > sheets.MAX_FILE_BYTES + 65536:
-            raise ApiError(413, "too_large", f"files are limited to {sheets.MAX_FILE_BYTES} bytes")
+        # The file's limit, and room for the form around it.
+        request = bounded(
+            request,
+            sheets.MAX_FILE_BYTES + 65536,
+            f"files are limited to {sheets.MAX_FILE_BYTES} bytes",
+        )
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise ApiError(400, "invalid_value", "send the file as multipart/form-data")
         async with request.form(max_files=1, max_fields=len(FIELDS)) as form:
@@ -92,6 +95,8 @@ class ImportAdmin:
             job_id = int(request.path_params["id"])
         except ValueError:
             raise ApiError(404, "not_found", "no such job") from None
+        if not 0 < job_id <= MAX_ID:  # no job has one; PostgreSQL raises on comparing it
+            raise ApiError(404, "not_found", "no such job")
         return JSONResponse(await self.imports.get(tenant_id, job_id))
 
     async def recent(self, request: Request) -> Response:

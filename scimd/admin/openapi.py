@@ -8,6 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from directory import grid
+from directory.accounts import REASON_LENGTH
+from directory.catalog import CODE_LENGTH, NAME_LENGTH, RESOURCE_DEFAULTS
+from scimd.admin.users import MAX_BULK
+from sso import wizard
+
 _ERROR = {
     "type": "object",
     "required": ["error", "detail"],
@@ -30,7 +36,12 @@ _ACCOUNT_FIELDS = {
     "loginAllowedTo": {"type": ["string", "null"], "format": "date-time"},
     "accessLicence": {"type": ["string", "null"]},
     "hasPassword": {"type": "boolean", "readOnly": True},
-    "approval": {"type": ["string", "null"], "enum": ["pending", "approved", "rejected", None]},
+    "approval": {
+        "type": ["string", "null"],
+        "enum": ["pending", "approved", "rejected", None],
+        "readOnly": True,
+        "description": "changed by the approve and reject actions",
+    },
 }
 _USER = {
     "type": "object",
@@ -73,6 +84,13 @@ ACTIONS = [
 ]
 
 
+_THROTTLED = {
+    "description": "the token spent its request budget; try again after Retry-After seconds",
+    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+
+
 def _responses(ok: str, schema: dict[str, Any] | None = None, status: str = "200") -> Any:
     answer: dict[str, Any] = {"description": ok}
     if schema is not None:
@@ -84,6 +102,7 @@ def _responses(ok: str, schema: dict[str, Any] | None = None, status: str = "200
         "401": {"description": "no or unknown bearer token", **error},
         "403": {"description": "the token lacks the admin scope", **error},
         "404": {"description": "not found", **error},
+        "429": _THROTTLED,
     }
 
 
@@ -92,6 +111,10 @@ def _body(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 _USER_REF = {"$ref": "#/components/schemas/User"}
+_TAKEN = {
+    "description": "the userName (or, without shared logins, an email) is another user's",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
 _CATALOG = {
     "roles": "role (rules: licences, userTypes allowed to hold it; none named: any)",
     "role-groups": "role group (rules: roles it grants)",
@@ -101,24 +124,39 @@ _CATALOG = {
     "dac-groups": "data-access-control group",
     "resource-groups": "resource group (rules: defaults of its people's HR records)",
 }
+
+
+def _text(length: int | None, description: str | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "maxLength": length}
+    return {**schema, "description": description} if description else schema
+
+
+# Text that is not blank (codes and names are stored stripped).
+_CODE = {"type": "string", "minLength": 1, "maxLength": CODE_LENGTH, "pattern": r"\S"}
+_CODES = {"type": "array", "items": _CODE}
 _ENTRY = {
     "type": "object",
     "required": ["code"],
     "properties": {
-        "code": {"type": "string"},
-        "name": {"type": "string"},
-        "licences": {"type": "array", "items": {"type": "string"}},
-        "userTypes": {"type": "array", "items": {"type": "string"}},
-        "roles": {"type": "array", "items": {"type": "string"}},
-        "countryCode": {"type": "string", "description": "ISO 3166 alpha-2"},
-        "currency": {"type": "string", "description": "ISO 4217"},
-        "department": {"type": "string"},
-        "departmentDescription": {"type": "string"},
-        "costCentre": {"type": "string"},
-        "costCentreDescription": {"type": "string"},
+        "code": _CODE,
+        "name": {"type": "string", "minLength": 1, "maxLength": NAME_LENGTH, "pattern": r"\S"},
+        "licences": _CODES,
+        "userTypes": _CODES,
+        "roles": _CODES,
+        "countryCode": _text(RESOURCE_DEFAULTS["countryCode"], "ISO 3166 alpha-2"),
+        "currency": _text(RESOURCE_DEFAULTS["currency"], "ISO 4217"),
+        **{
+            name: _text(RESOURCE_DEFAULTS[name])
+            for name in (
+                "department",
+                "departmentDescription",
+                "costCentre",
+                "costCentreDescription",
+                "paymentMethod",
+                "paymentTerms",
+            )
+        },
         "staff": {"type": "boolean"},
-        "paymentMethod": {"type": "string"},
-        "paymentTerms": {"type": "string"},
     },
 }
 
@@ -175,7 +213,18 @@ _JOB = {
         "report": {"type": "object"},
     },
 }
-_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+# A provider's name as links store it (trimmed and lower-cased first).
+_PROVIDER = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"}
+_NAME = {"name": "name", "in": "path", "required": True, "schema": _PROVIDER}
+_NUMBER = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+_HTTPS_URL = {"type": "string", "pattern": "^https://", "maxLength": 500}
+_CLIENT_ID = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": r"\S"}
+_SECRET = {"type": "string", "minLength": 1, "writeOnly": True}
 _STATUSES = ("linked", "match", "no_local_user", "ambiguous", "conflict", "invalid")
 _PREVIEW = {
     "type": "object",
@@ -198,13 +247,70 @@ _DATE_FORMAT = {
 def _file_responses(media_type: str) -> dict[str, Any]:
     return {
         "200": {"description": "the file", "content": {media_type: {}}},
+        "400": {"description": "invalid parameters", **_ERROR_CONTENT},
         "401": {"description": "no valid token", **_ERROR_CONTENT},
         "403": {"description": "the token lacks the admin scope", **_ERROR_CONTENT},
+        "429": _THROTTLED,
     }
 
 
-_HANDLE = {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}}
 _FLAG = {"type": "boolean"}
+_GRID_FILTERS = [
+    {"name": "search", "in": "query", "schema": {"type": "string"}},
+    *(
+        {"name": flag, "in": "query", "schema": _FLAG}
+        for flag in ("locked", "blocked", "pendingApproval", "mfaRequired", "mfaEnabled")
+    ),
+    {"name": "licence", "in": "query", "schema": {"type": "string"}},
+    {"name": "userType", "in": "query", "schema": {"type": "string"}},
+    {
+        "name": "sort",
+        "in": "query",
+        "description": "a leading - sorts descending",
+        "schema": {"enum": [f"{order}{key}" for order in ("", "-") for key in grid.SORTS]},
+    },
+]
+_SETTINGS = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "mfa_required": {"type": "boolean"},
+        "max_failed_tries": {"type": "integer", "minimum": 1, "maximum": 100},
+        "trusted_device_days": {"type": "integer", "minimum": 0, "maximum": 365},
+        "session_hours": {"type": "integer", "minimum": 1, "maximum": 24 * 30},
+        "self_registration": {"type": "boolean"},
+        "approval_required": {"type": "boolean"},
+        "sso_auto_link": {"type": "boolean"},
+        "sso_jit": {"type": "boolean"},
+        "default_country_code": {"type": "string", "description": "ISO 3166 alpha-2"},
+        "password": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "min_length": {"type": "integer", "minimum": 8, "maximum": 256},
+                "min_classes": {"type": "integer", "minimum": 1, "maximum": 4},
+                "history": {"type": "integer", "minimum": 0, "maximum": 24},
+            },
+        },
+    },
+}
+
+
+def _page_size(most: int) -> dict[str, Any]:
+    return {"type": "integer", "minimum": 0, "maximum": most}
+
+
+_AUDIT_FILTERS = [
+    *(
+        {"name": name, "in": "query", "schema": {"type": "string"}}
+        for name in ("target", "action", "actor", "result")
+    ),
+    *(
+        {"name": name, "in": "query", "description": "ISO 8601", "schema": {"type": "string"}}
+        for name in ("since", "until")
+    ),
+]
+_HANDLE = {"name": "handle", "in": "path", "required": True, "schema": {"type": "string"}}
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
@@ -220,28 +326,9 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "The users grid: search, filter, sort, page, choose columns",
                 "parameters": [
-                    {"name": "search", "in": "query", "schema": {"type": "string"}},
-                    *(
-                        {"name": flag, "in": "query", "schema": _FLAG}
-                        for flag in (
-                            "locked",
-                            "blocked",
-                            "pendingApproval",
-                            "mfaRequired",
-                            "mfaEnabled",
-                        )
-                    ),
-                    {"name": "licence", "in": "query", "schema": {"type": "string"}},
-                    {"name": "userType", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "sort",
-                        "in": "query",
-                        "description": "userName, name, lastLogin, failedTries or created; "
-                        "a leading - sorts descending",
-                        "schema": {"type": "string"},
-                    },
+                    *_GRID_FILTERS,
                     {"name": "startIndex", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "count", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "count", "in": "query", "schema": _page_size(grid.MAX_PAGE)},
                     {
                         "name": "columns",
                         "in": "query",
@@ -264,8 +351,8 @@ OPENAPI: dict[str, Any] = {
             },
             "post": {
                 "summary": "Create a user (without login access until it is granted)",
-                "requestBody": _body(_USER_REF),
-                "responses": _responses("the user", _USER_REF, "201"),
+                "requestBody": _body({"allOf": [_USER_REF], "required": ["userName"]}),
+                "responses": {**_responses("the user", _USER_REF, "201"), "409": _TAKEN},
             },
         },
         "/users/{id}": {
@@ -274,7 +361,7 @@ OPENAPI: dict[str, Any] = {
             "patch": {
                 "summary": "Change contact and account fields",
                 "requestBody": _body(_USER_REF),
-                "responses": _responses("the user", _USER_REF),
+                "responses": {**_responses("the user", _USER_REF), "409": _TAKEN},
             },
             "delete": {
                 "summary": "Delete a user",
@@ -305,7 +392,7 @@ OPENAPI: dict[str, Any] = {
                             "schema": {
                                 "type": "object",
                                 "properties": {
-                                    "reason": {"type": "string"},
+                                    "reason": {"type": "string", "maxLength": REASON_LENGTH},
                                     "password": {"type": "string", "writeOnly": True},
                                     "forceChange": {"type": "boolean"},
                                     "fromUserId": {"type": "string"},
@@ -315,7 +402,13 @@ OPENAPI: dict[str, Any] = {
                         }
                     }
                 },
-                "responses": _responses("the user after the action", _USER_REF),
+                "responses": {
+                    **_responses("the user after the action", _USER_REF),
+                    "503": {
+                        "description": "auto-reset-password: no SMTP server is configured",
+                        **_ERROR_CONTENT,
+                    },
+                },
             },
         },
         "/users/bulk/{action}": {
@@ -334,7 +427,12 @@ OPENAPI: dict[str, Any] = {
                         "type": "object",
                         "required": ["ids"],
                         "properties": {
-                            "ids": {"type": "array", "items": {"type": "string"}},
+                            "ids": {
+                                "type": "array",
+                                "items": {"type": "string"},
+                                "minItems": 1,
+                                "maxItems": MAX_BULK,
+                            },
                             "confirm": {"type": "boolean", "description": "required for delete"},
                         },
                     }
@@ -353,7 +451,8 @@ OPENAPI: dict[str, Any] = {
         "/users/export.csv": {
             "get": {
                 "summary": "The grid's users as CSV (same filters, all pages)",
-                "responses": {"200": {"description": "CSV", "content": {"text/csv": {}}}},
+                "parameters": _GRID_FILTERS,
+                "responses": _file_responses("text/csv"),
             }
         },
         "/users/{id}/sessions": {
@@ -386,32 +485,14 @@ OPENAPI: dict[str, Any] = {
             "get": {"summary": "Accounts waiting for approval", "responses": _responses("users")}
         },
         "/settings": {
-            "get": {"summary": "The tenant's environment defaults", "responses": _responses("ok")},
+            "get": {
+                "summary": "The tenant's environment defaults",
+                "responses": _responses("the settings", _SETTINGS),
+            },
             "put": {
-                "summary": "Replace the environment defaults",
-                "requestBody": _body(
-                    {
-                        "type": "object",
-                        "properties": {
-                            "mfa_required": {"type": "boolean"},
-                            "max_failed_tries": {"type": "integer"},
-                            "trusted_device_days": {"type": "integer"},
-                            "session_hours": {"type": "integer"},
-                            "self_registration": {"type": "boolean"},
-                            "approval_required": {"type": "boolean"},
-                            "default_country_code": {"type": "string"},
-                            "password": {
-                                "type": "object",
-                                "properties": {
-                                    "min_length": {"type": "integer"},
-                                    "min_classes": {"type": "integer"},
-                                    "history": {"type": "integer"},
-                                },
-                            },
-                        },
-                    }
-                ),
-                "responses": _responses("the settings"),
+                "summary": "Replace the environment defaults (left out: the default)",
+                "requestBody": _body(_SETTINGS),
+                "responses": _responses("the settings", _SETTINGS),
             },
         },
         "/imports": {
@@ -433,7 +514,7 @@ OPENAPI: dict[str, Any] = {
             },
         },
         "/imports/{id}": {
-            "parameters": [_ID],
+            "parameters": [_NUMBER],
             "get": {
                 "summary": "An import job: status, progress, report",
                 "responses": _responses("the job", _JOB),
@@ -468,16 +549,31 @@ OPENAPI: dict[str, Any] = {
                 "shown again; left out, the stored one is kept)",
                 "requestBody": _body(
                     {
-                        "type": "object",
-                        "required": ["kind", "clientId"],
-                        "properties": {
-                            "kind": {"type": "string", "enum": ["azure_ad", "oidc"]},
-                            "authority": {"type": "string", "description": "azure_ad"},
-                            "issuer": {"type": "string", "description": "oidc"},
-                            "clientId": {"type": "string"},
-                            "clientSecret": {"type": "string", "writeOnly": True},
-                            "graphUrl": {"type": "string"},
-                        },
+                        "oneOf": [
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["kind", "authority", "clientId"],
+                                "properties": {
+                                    "kind": {"const": "azure_ad"},
+                                    "authority": _HTTPS_URL,
+                                    "clientId": _CLIENT_ID,
+                                    "clientSecret": _SECRET,
+                                    "graphUrl": _HTTPS_URL,
+                                },
+                            },
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["kind", "issuer", "clientId"],
+                                "properties": {
+                                    "kind": {"const": "oidc"},
+                                    "issuer": _HTTPS_URL,
+                                    "clientId": _CLIENT_ID,
+                                    "clientSecret": _SECRET,
+                                },
+                            },
+                        ]
                     }
                 ),
                 "responses": _responses("the provider"),
@@ -518,7 +614,7 @@ OPENAPI: dict[str, Any] = {
                                 "type": "object",
                                 "required": ["provider", "file"],
                                 "properties": {
-                                    "provider": {"type": "string", "example": "onelogin"},
+                                    "provider": {**_PROVIDER, "example": "onelogin"},
                                     "file": {"type": "string", "format": "binary"},
                                 },
                             }
@@ -529,7 +625,7 @@ OPENAPI: dict[str, Any] = {
             }
         },
         "/sso/snapshots/{id}": {
-            "parameters": [_ID],
+            "parameters": [_NUMBER],
             "get": {
                 "summary": "A page of a provider list with each user's match status",
                 "parameters": [
@@ -538,8 +634,12 @@ OPENAPI: dict[str, Any] = {
                         "in": "query",
                         "schema": {"type": "string", "enum": list(_STATUSES)},
                     },
-                    {"name": "startIndex", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "count", "in": "query", "schema": {"type": "integer"}},
+                    {
+                        "name": "startIndex",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1},
+                    },
+                    {"name": "count", "in": "query", "schema": _page_size(wizard.MAX_PAGE)},
                 ],
                 "responses": _responses("the preview", _PREVIEW),
             },
@@ -552,9 +652,11 @@ OPENAPI: dict[str, Any] = {
                         "type": "object",
                         "required": ["provider", "choices"],
                         "properties": {
-                            "provider": {"type": "string"},
+                            "provider": _PROVIDER,
                             "choices": {
                                 "type": "array",
+                                "minItems": 1,
+                                "maxItems": wizard.MAX_CHOICES,
                                 "items": {
                                     "type": "object",
                                     "required": ["action", "objectId"],
@@ -580,26 +682,57 @@ OPENAPI: dict[str, Any] = {
         "/sso/links": {
             "get": {
                 "summary": "The tenant's links",
-                "parameters": [{"name": "provider", "in": "query", "schema": {"type": "string"}}],
+                "parameters": [{"name": "provider", "in": "query", "schema": _PROVIDER}],
                 "responses": _responses("links"),
             }
         },
         "/sso/links/{provider}/{object_id}": {
             "parameters": [
-                {"name": "provider", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "provider", "in": "path", "required": True, "schema": _PROVIDER},
                 {"name": "object_id", "in": "path", "required": True, "schema": {"type": "string"}},
             ],
             "delete": {"summary": "Remove a link", "responses": _responses("removed", None, "204")},
         },
         "/audit": {
             "get": {
-                "summary": "Audit events, newest first",
+                "summary": "Audit events, newest first; the next page is before the last id",
                 "parameters": [
-                    {"name": name, "in": "query", "schema": {"type": "string"}}
-                    for name in ("target", "action", "actor", "result", "since", "before", "count")
+                    *_AUDIT_FILTERS,
+                    {"name": "before", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+                    {"name": "count", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                 ],
-                "responses": _responses("events"),
+                "responses": _responses(
+                    "events",
+                    {
+                        "type": "object",
+                        "properties": {"events": {"type": "array", "items": {"type": "object"}}},
+                    },
+                ),
+            }
+        },
+        "/exports/audit.csv": {
+            "get": {
+                "summary": "Every event the filters select, oldest first, as CSV (streamed)",
+                "parameters": _AUDIT_FILTERS,
+                "responses": _file_responses("text/csv"),
+            }
+        },
+        "/exports/audit.jsonl": {
+            "get": {
+                "summary": "Every event the filters select, oldest first, as JSON lines (streamed)",
+                "parameters": _AUDIT_FILTERS,
+                "responses": _file_responses("application/x-ndjson"),
             }
         },
     },
 }
+
+# Every operation that reads a body refuses one past its limit (1 MB of JSON, or the import's
+# file limit) without reading the rest.
+for _item in OPENAPI["paths"].values():
+    for _operation in _item.values():
+        if isinstance(_operation, dict) and "requestBody" in _operation:
+            _operation["responses"]["413"] = {
+                "description": "the body is too large",
+                **_ERROR_CONTENT,
+            }

@@ -24,7 +24,15 @@ from directory.errors import NotFound
 from directory.sealing import Sealer
 from directory.units import Units
 from scimd.admin.users import UserAdmin
-from scimd.errors import MAX_ID, ApiError, api_errors, integer_param, read_object
+from scimd.errors import (
+    MAX_ID,
+    ApiError,
+    api_errors,
+    bounded,
+    check_storable,
+    integer_param,
+    read_object,
+)
 from scimd.sso import Sso, return_path
 from sso import csv_source, flows, links, providers, snapshots, wizard
 
@@ -73,6 +81,11 @@ class SsoAdmin:
 
     async def upload(self, request: Request) -> Response:
         tenant_id, actor = await self.users._actor(request)
+        request = bounded(
+            request,
+            sheets.MAX_FILE_BYTES + 65536,
+            f"files are limited to {sheets.MAX_FILE_BYTES} bytes",
+        )
         if not request.headers.get("content-type", "").startswith("multipart/form-data"):
             raise ApiError(400, "invalid_value", "send provider and file as multipart/form-data")
         async with request.form(max_files=1, max_fields=2) as form:
@@ -82,6 +95,9 @@ class SsoAdmin:
                 raise ApiError(400, "invalid_value", "file is required (email,object_id CSV)")
             data = await upload.read(sheets.MAX_FILE_BYTES + 1)
         users = csv_source.read_users(data, upload.filename or "users.csv")
+        for user in users:  # the csv module reads NUL (since Python 3.11); PostgreSQL stores none
+            for text in (user.object_id, user.email or ""):
+                check_storable(text, f"line {user.line}")
 
         def work(conn: Connection) -> dict[str, Any]:
             snapshot_id = snapshots.create(conn, tenant_id, provider, users, actor)
