@@ -529,6 +529,24 @@ def bearer_user(conn: Connection, secret: Any) -> dict[str, Any] | None:
     return {"userId": row.user_id, "userName": user.user_name, "kind": kind}
 
 
+def sign_out(conn: Connection, secret: Any, *, client: str | None = None) -> bool:
+    """End the sign-in session ``secret`` is (its cookie or copy stops working at once);
+    False if it is no live session."""
+    row = credentials.live(conn, secret, "session")
+    if row is None:
+        return False
+    credentials.revoke_all(
+        conn,
+        row.tenant_id,
+        row.user_id,
+        "session",
+        tables.Credential.token_hash == credentials.digest(secret),
+    )
+    actor = Actor("user", row.user_id, client)
+    audit.record(conn, row.tenant_id, actor, "signin.sign_out", f"user:{row.user_id}")
+    return True
+
+
 def admin_user(conn: Connection, secret: Any, role: str) -> tuple[int, str] | None:
     """The (tenant, user) a session token or user API key stands for when that user may
     sign in and holds ``role`` (granted, or through a role group); else None.

@@ -5,7 +5,7 @@ answered ``POST /auth/mfa`` ``{"challenge", "code", "trustDevice"?}`` or
 ``POST /auth/password`` ``{"challenge", "newPassword"}``. Each step runs in one
 unit of work; a refusal's bookkeeping (failed tries, audit) commits before the
 refusal is answered. ``POST /auth/register`` creates an account for its owner
-where the tenant allows it.
+where the tenant allows it. ``POST /auth/logout`` ends the bearer's session.
 """
 
 from __future__ import annotations
@@ -170,9 +170,21 @@ class SignIn:
             raise ApiError(401, "unauthorized", "No valid session or API key")
         return JSONResponse(found)
 
+    async def logout(self, request: Request) -> Response:
+        """End the bearer's sign-in session: 204, or 401 for no live session."""
+        scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+        client = client_address(request)
+        ended = scheme.lower() == "bearer" and await self.units.write(
+            lambda conn: signin.sign_out(conn, secret.strip(), client=client)
+        )
+        if not ended:
+            raise ApiError(401, "unauthorized", "No live session")
+        return Response(status_code=204)
+
     def routes(self) -> list[Route]:
         return [
             Route("/me", api_errors(self.me), methods=["GET"]),
+            Route("/logout", api_errors(self.logout), methods=["POST"]),
             Route("/reset", api_errors(self.reset), methods=["POST"]),
             Route("/register", api_errors(self.register), methods=["POST"]),
             Route("/login", api_errors(self.login), methods=["POST"]),

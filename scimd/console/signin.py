@@ -129,6 +129,13 @@ class SignIn:
         return response
 
     async def sign_out(self, page: Page) -> Response:
+        # A person's session ends on the server too; an admin token is no session (401) and
+        # stays valid: it was made to be used again.
+        try:
+            await self.console.auth.call(page.request, page.session.bearer, "POST", "/logout")
+        except ApiProblem as problem:
+            if problem.status != 401:
+                raise
         response = page.redirect("/signin", "signed_out")
         clear_session(response)
         return response

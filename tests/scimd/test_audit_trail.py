@@ -279,8 +279,11 @@ def _self_service(trail: Trail, admin, auth, tenant: Tenant, cat: str, inbox, se
         auth, "POST", "/mfa", 200, json={"challenge": enrol["challenge"], "code": code}
     )
     assert done.json()["status"] == "signed_in"
-    session = admin.get(f"/users/{cat}/sessions").json()["sessions"][0]
+    session = admin.get(f"/users/{cat}/sessions").json()["sessions"][-1]  # not the newest
     trail.call(admin, "DELETE", f"/users/{cat}/sessions/{session['id']}", 204)
+    own = done.json()["session"]
+    secrets.append(own)
+    trail.call(auth, "POST", "/logout", 204, headers={"Authorization": f"Bearer {own}"})
     trail.call(
         admin, "POST", f"/users/{cat}/actions/auto-reset-password", 200, json={"mode": "mail-link"}
     )

@@ -303,3 +303,14 @@ def test_repeated_failures_from_one_address_are_throttled(app, admin):
         assert_error(
             login(another, "someone@nowhere.example", "Wrong-1"), 401, "invalid_credentials"
         )
+
+
+def test_logout_ends_the_session_at_once_and_is_audited(admin, auth):
+    user = ready_user(admin)
+    session = login(auth, user["userName"]).json()["session"]
+    bearer = {"Authorization": f"Bearer {session}"}
+    assert auth.get("/me", headers=bearer).status_code == 200
+    assert auth.post("/logout", headers=bearer).status_code == 204
+    assert_error(auth.get("/me", headers=bearer), 401, "unauthorized")
+    assert_error(auth.post("/logout", headers=bearer), 401, "unauthorized")
+    assert events(admin, action="signin.sign_out", target=f"user:{user['id']}")

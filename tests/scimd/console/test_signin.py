@@ -103,6 +103,25 @@ def test_an_account_with_the_admin_role_signs_in_through_mfa(app, engine, tenant
     assert trail == [] or all(e["actor"] == f"user:{person['id']}" for e in trail)
 
 
+def test_signing_out_ends_an_account_s_session_on_the_server_too(app, admin, auth):
+    assert admin.post("/roles", json={"code": "admin"}).status_code == 201
+    person = ready_user(admin, roles=["admin"])
+    with browser(app) as web:
+        page = web.get("/console/signin").text
+        grid = web.post(
+            "/console/signin",
+            data={
+                "pre": hidden(page, "pre"),
+                "method": "password",
+                "login": person["userName"],
+                "password": "Correct-horse-9-battery",
+            },
+        ).text
+        assert len(admin.get(f"/users/{person['id']}/sessions").json()["sessions"]) == 1
+        post_form(web, grid, "/console/signout", {})
+    assert admin.get(f"/users/{person['id']}/sessions").json()["sessions"] == []
+
+
 def test_an_account_without_the_admin_role_cannot_use_the_console(app, admin):
     person = ready_user(admin)
     with browser(app) as web:
