@@ -339,13 +339,14 @@ def mark_pending(conn: Connection, tenant_id: int, user_id: str, actor: Actor) -
 
 
 def pending(conn: Connection, tenant_id: int, limit: int = 1000) -> list[str]:
-    """The ids of accounts waiting for approval."""
-    account = tables.Account
+    """The ids of accounts waiting for approval, oldest first (a queue: who waited longest)."""
+    account, user = tables.Account, tables.User
     return list(
         conn.execute(
             select(account.user_id)
+            .join(user, (user.tenant_id == account.tenant_id) & (user.id == account.user_id))
             .where(account.tenant_id == tenant_id, account.approval == "pending")
-            .order_by(account.user_id)
+            .order_by(user.created, account.user_id)
             .limit(limit)
         ).scalars()
     )

@@ -165,7 +165,7 @@ def test_pending_approvals_are_listed_approved_and_rejected(admin, engine, tenan
         for user in waiting:
             accounts.mark_pending(conn, tenant.id, user["id"], SYSTEM)
     listed = admin.get("/approvals").json()
-    assert {u["id"] for u in listed["users"]} == {u["id"] for u in waiting}
+    assert [u["id"] for u in listed["users"]] == [u["id"] for u in waiting]  # oldest first
     approved = act(admin, waiting[0]["id"], "approve")
     assert approved["approval"] == "approved" and approved["loginAllowed"] is True
     rejected = act(admin, waiting[1]["id"], "reject")
