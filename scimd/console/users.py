@@ -4,7 +4,7 @@ delete (each confirmed) and export of the list, all through ``/admin/v1/users``.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.responses import Response
 from starlette.routing import Route
@@ -118,7 +118,9 @@ class UsersPages:
         if not ids:
             return page.render("error.html", 400, problem="Select at least one user first.")
         if page.form.get("confirm") != "yes":
-            chosen = [await page.api("GET", f"/users/{user_id}") for user_id in ids[:50]]
+            chosen = [
+                await page.api("GET", f"/users/{quote(user_id, safe='')}") for user_id in ids[:50]
+            ]
             return page.render(
                 "confirm.html",
                 action=action,
