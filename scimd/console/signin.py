@@ -22,6 +22,10 @@ from scimd.console.pages import ROOT, Console, Page
 from scimd.console.session import PATH, clear_session, new_session, read_session, set_session
 
 _PRE_COOKIE = "scimd_console_pre"
+NO_KEY = (
+    "The console needs the server's secret key to keep sessions (set SCIMD_SECRET_KEY; "
+    "scimd key new makes one)."
+)
 # The steps /auth/login may answer with, and the form each needs next.
 _STEPS = {
     "mfa_required": "mfa",
@@ -58,12 +62,22 @@ class SignIn:
         )
         return response
 
+    def _unsealable(self, request: Request) -> Response | None:
+        """The console's cookie is sealed with the server key: without one, say so."""
+        if self.console.sealer.configured:
+            return None
+        return self._form(request, 503, problem=NO_KEY)
+
     async def show(self, request: Request) -> Response:
+        if (refused := self._unsealable(request)) is not None:
+            return refused
         if read_session(request, self.console.sealer) is not None:
             return RedirectResponse(ROOT + "/users", status_code=303)
         return self._form(request)
 
     async def submit(self, request: Request) -> Response:
+        if (refused := self._unsealable(request)) is not None:
+            return refused
         form = await request.form(max_files=0, max_fields=20)
         pre = request.cookies.get(_PRE_COOKIE, "")
         given = form.get("pre")

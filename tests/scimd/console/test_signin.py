@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import pyotp
+import pytest
 
+from scimd.app import create_app
 from scimd.console.session import COOKIE
+from scimd.settings import Settings
 from tests.scimd.accounts import admin_token, new_user, ready_user
 from tests.scimd.console.pages import browser, hidden, post_form, sign_in_with_token
 
@@ -213,3 +216,14 @@ def test_pages_carry_a_strict_content_security_policy(app, engine, tenant):
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert page.headers["cache-control"] == "no-store"
         assert "<script>" not in page.text  # no inline script: the policy forbids it
+
+
+def test_without_a_server_key_the_console_says_what_to_set(database_url, engine, tenant):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("an SQLite store always has a key: its key file is made on first start")
+    app = create_app(Settings(database_url=database_url, job_runner=False), engine=engine)
+    with browser(app) as web:
+        page = web.get("/console/signin")
+        assert page.status_code == 503 and "SCIMD_SECRET_KEY" in page.text
+        refused = web.post("/console/signin", data={"method": "token", "token": tenant.token})
+        assert refused.status_code == 503
