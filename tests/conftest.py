@@ -22,6 +22,7 @@ from directory import database, tenants
 from directory.sealing import new_key
 from scimd.app import create_app
 from scimd.settings import Settings
+from tests.support.authority import FakeAuthority, fake_authority
 from tests.support.postgres import postgres_server
 
 # The app fixture's MFA-sealing key; tests/scimd/test_keys.py covers where keys come from.
@@ -119,3 +120,17 @@ def scim(app: Starlette, tenant: Tenant) -> Iterator[TestClient]:
     """An HTTP client on the real app, authenticated as ``tenant``."""
     with scim_client(app, tenant.token) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def authority_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeAuthority]:
+    """The fake identity provider (tests/support/authority.py): one server per session."""
+    with fake_authority(tmp_path_factory.mktemp("authority")) as server:
+        yield server
+
+
+@pytest.fixture
+def authority(authority_server: FakeAuthority) -> FakeAuthority:
+    """The running fake authority, as it started: default keys, sign-in, no tweaks."""
+    authority_server.reset()
+    return authority_server

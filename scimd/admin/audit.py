@@ -27,7 +27,7 @@ from directory.audit import Event
 from directory.errors import InvalidValue
 from directory.units import Units
 from scimd.admin.users import UserAdmin
-from scimd.errors import MAX_ID, api_errors
+from scimd.errors import MAX_ID, api_errors, integer_param
 
 MAX_PAGE = 1000
 EXPORT_PAGE = 1000
@@ -48,10 +48,7 @@ def _number(params: QueryParams, name: str, default: int | None) -> int | None:
     text = params.get(name)
     if not text:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise InvalidValue(f"{name} is a whole number, not {text!r}") from None
+    value = integer_param(text, name, 0)
     if value < (1 if name == "count" else 0):
         raise InvalidValue(f"{name} is too small: {value}")
     if value > MAX_ID:

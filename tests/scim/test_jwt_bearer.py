@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,19 +19,7 @@ from scimd.cli import main
 from scimd.settings import Settings
 from tests.conftest import TEST_SECRET_KEY, Tenant, make_tenant, scim_client
 from tests.scim.helpers import assert_scim_error, user
-from tests.support.authority import API_AUDIENCE, FakeAuthority, fake_authority
-
-
-@pytest.fixture(scope="module")
-def authority_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeAuthority]:
-    with fake_authority(tmp_path_factory.mktemp("authority")) as server:
-        yield server
-
-
-@pytest.fixture
-def authority(authority_server: FakeAuthority) -> FakeAuthority:
-    authority_server.reset()
-    return authority_server
+from tests.support.authority import API_AUDIENCE, FakeAuthority
 
 
 def jwt_app(engine: Engine, authority: FakeAuthority, **settings: Any) -> Starlette:

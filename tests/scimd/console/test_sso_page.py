@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import re
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,22 +16,9 @@ from scimd.settings import Settings
 from tests.conftest import TEST_SECRET_KEY
 from tests.scimd.accounts import admin_token, assert_error, new_user
 from tests.scimd.console.pages import browser, hidden, sign_in_with_token
-from tests.support.authority import FakeAuthority, fake_authority
 from tests.support.spreadsheets import csv_bytes
 
 PROVIDER = "onelogin"
-
-
-@pytest.fixture(scope="module")
-def authority_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeAuthority]:
-    with fake_authority(tmp_path_factory.mktemp("authority")) as server:
-        yield server
-
-
-@pytest.fixture
-def authority(authority_server: FakeAuthority) -> FakeAuthority:
-    authority_server.reset()
-    return authority_server
 
 
 @pytest.fixture
