@@ -44,6 +44,21 @@ def sign_in_with_token(web: TestClient, token: str) -> Any:
     )
 
 
+def sign_in_with_password(web: TestClient, login: str, password: str, **fields: Any) -> Any:
+    """The sign-in form's first step for an account (``fields``: e.g. ``next``)."""
+    page = web.get("/console/signin").text
+    return web.post(
+        "/console/signin",
+        data={
+            "pre": hidden(page, "pre"),
+            "method": "password",
+            "login": login,
+            "password": password,
+            **fields,
+        },
+    )
+
+
 def post_form(web: TestClient, page_html: str, path: str, fields: dict[str, Any]) -> Any:
     """POST ``fields`` to ``path`` with the CSRF token of the page it was read from."""
     return web.post(path, data={"csrf": hidden(page_html, "csrf"), **fields})
